@@ -1,0 +1,177 @@
+"""The ``wb`` command line: thin commands over library functions (``wb --help``)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from workbench.errors import WorkbenchError
+
+EXPECTED_ERRORS = (WorkbenchError, ValueError, KeyError, FileExistsError, FileNotFoundError)
+
+
+class FriendlyGroup(click.Group):
+    """A click group that turns the workbench's input errors into one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EXPECTED_ERRORS as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            raise click.ClickException(f"{type(exc).__name__}: {message}") from exc
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Quant research workbench: build and query the data lake, run research jobs and benchmarks."""
+
+
+@main.group(cls=FriendlyGroup)
+def data() -> None:
+    """Build, import, list and inspect datasets of the Parquet lake."""
+
+
+@data.command("synth")
+@click.option("--tickers", "n_tickers", type=int, default=200, show_default=True, help="Number of stocks (SPY on top).")
+@click.option("--days", "n_days", type=int, default=20, show_default=True, help="Number of NYSE sessions.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Root of every random draw.")
+@click.option("--name", default="default", show_default=True, help="Dataset name under datasets/.")
+@click.option("--start", default=None, help="First session date (default: 2024-11-25, before Thanksgiving).")
+@click.option("--no-signal", is_flag=True, help="Control market: no planted imbalance signal, no lead-lag.")
+@click.option("--signal-strength", type=float, default=None, help="Planted imbalance drift (vol units).")
+@click.option("--lead-lag-strength", type=float, default=None, help="Share of factor moves followers take late.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing dataset of that name.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def data_synth(n_tickers: int, n_days: int, seed: int, name: str, start: str | None, no_signal: bool,
+               signal_strength: float | None, lead_lag_strength: float | None, overwrite: bool, quiet: bool) -> None:
+    """Simulate a realistic synthetic market (deterministic by seed) and write it to the lake."""
+    from workbench.data.synth import SynthConfig, build_synthetic_market
+
+    overrides = {k: v for k, v in {"start": start, "signal_strength": signal_strength,
+                                   "lead_lag_strength": lead_lag_strength}.items() if v is not None}
+    config = SynthConfig(n_tickers=n_tickers, n_days=n_days, seed=seed, signal=not no_signal, **overrides)
+    started = time.perf_counter()
+    path = build_synthetic_market(config, name, overwrite=overwrite, progress=not quiet)
+    click.echo(f"built {name!r} at {path} in {time.perf_counter() - started:.1f}s")
+
+
+@data.command("import")
+@click.option("--format", "fmt", type=click.Choice(["polygon", "alpaca", "csv"]), required=True,
+              help="Vendor format of the files.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Dataset to create or append to.")
+@click.option("--on-bad", type=click.Choice(["refuse", "quarantine"]), default="refuse", show_default=True,
+              help="refuse: stop and name the first bad rows; quarantine: write them to quarantine.parquet.")
+@click.option("--map", "mapping", default=None,
+              help="csv only: lake_column=csv_column pairs, comma separated (e.g. ts=Date,ticker=Symbol,...).")
+@click.option("--tz", default=None, help="Timezone of naive timestamps (e.g. America/New_York).")
+@click.option("--label", type=click.Choice(["start", "end"]), default="start", show_default=True,
+              help="csv only: whether the file stamps a bar by the start or the end of its minute.")
+def data_import(fmt: str, paths: tuple[Path, ...], name: str, on_bad: str, mapping: str | None, tz: str | None,
+                label: str) -> None:
+    """Import vendor minute bars (Polygon flat files, Alpaca bars, or a mapped CSV), validating every row."""
+    from workbench.data.importers import import_files
+
+    column_map = None
+    if mapping:
+        pairs = [item.split("=", 1) for item in mapping.split(",") if item.strip()]
+        bad = [p for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
+        if bad:
+            raise click.BadParameter(f"expected lake_column=csv_column pairs, got {mapping!r}", param_hint="--map")
+        column_map = {k.strip(): v.strip() for k, v in pairs}
+    report = import_files(list(paths), fmt, name, on_bad=on_bad, mapping=column_map, tz=tz, label=label)
+    click.echo(str(report))
+
+
+@data.command("summary")
+@click.argument("name", default="default")
+@click.option("--no-facts", is_flag=True, help="Skip the stylized-facts statistics (faster on big lakes).")
+def data_summary(name: str, no_facts: bool) -> None:
+    """Print a dataset's coverage, corporate actions, context tables and stylized facts (JSON)."""
+    from workbench.data import Dataset
+    from workbench.data._summary import format_summary, summarize
+
+    click.echo(format_summary(summarize(Dataset(name), facts=not no_facts)))
+
+
+@data.command("list")
+def data_list() -> None:
+    """List the datasets of the lake."""
+    from workbench.data import datasets_root
+
+    root = datasets_root()
+    names = sorted(p.name for p in root.glob("*") if (p / "bars").is_dir())
+    click.echo("\n".join(names) if names else f"no datasets under {root}")
+
+
+@data.command("sql")
+@click.argument("name")
+@click.argument("query")
+def data_sql(name: str, query: str) -> None:
+    """Run ad-hoc SQL on a dataset (views: bars, tickers, corporate_actions, vix, rates, macro_events)."""
+    from workbench.data import Dataset
+
+    click.echo(Dataset(name).sql(query).to_string(max_rows=60))
+
+
+@main.command("demo")
+@click.option("--name", default="default", show_default=True, help="Dataset to use (built when absent).")
+@click.option("--tickers", "n_tickers", type=int, default=200, show_default=True)
+@click.option("--days", "n_days", type=int, default=20, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+def demo(name: str, n_tickers: int, n_days: int, seed: int) -> None:
+    """The main job on the embedded defaults: build the synthetic market if absent, then summarize it."""
+    from workbench.data import Dataset, dataset_path
+    from workbench.data._summary import format_summary, summarize
+    from workbench.data.synth import SynthConfig, build_synthetic_market
+
+    if not (dataset_path(name, must_exist=False) / "bars").is_dir():
+        click.echo(f"building synthetic dataset {name!r} ({n_tickers} stocks x {n_days} sessions, seed {seed})")
+        build_synthetic_market(SynthConfig(n_tickers=n_tickers, n_days=n_days, seed=seed), name)
+    else:
+        click.echo(f"dataset {name!r} exists; summarizing it (delete datasets/{name} to rebuild)")
+    click.echo(format_summary(summarize(Dataset(name))))
+
+
+@main.group(cls=FriendlyGroup)
+def bench() -> None:
+    """Benchmarks that print numbers (use --json for one machine-readable line)."""
+
+
+@bench.command("synth")
+@click.option("--tickers", "n_tickers", type=int, default=5000, show_default=True)
+@click.option("--days", "n_days", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on the last line.")
+def bench_synth(n_tickers: int, n_days: int, seed: int, as_json: bool) -> None:
+    """Time a synthetic build and report wall time, rows/s and peak memory."""
+    from workbench.data import Dataset, datasets_root
+    from workbench.data.synth import SynthConfig, build_synthetic_market
+
+    name = f".bench-synth-{n_tickers}x{n_days}"
+    started = time.perf_counter()
+    path = build_synthetic_market(SynthConfig(n_tickers=n_tickers, n_days=n_days, seed=seed), name,
+                                  overwrite=True, progress=False)
+    seconds = time.perf_counter() - started
+    rows = int(Dataset(path).sql("SELECT count(*) FROM bars").iloc[0, 0])
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    disk_mb = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+    shutil.rmtree(path)
+    result = {"tickers": n_tickers, "days": n_days, "seconds": round(seconds, 2), "rows": rows,
+              "rows_per_s": round(rows / seconds), "peak_rss_mb": round(peak_mb), "disk_mb": round(disk_mb, 1)}
+    click.echo(f"synth {n_tickers} tickers x {n_days} sessions: {seconds:.2f}s, {rows:,} rows "
+               f"({rows / seconds:,.0f} rows/s), peak RSS {peak_mb:,.0f} MB, {disk_mb:.1f} MB on disk "
+               f"(under {datasets_root()})")
+    if as_json:
+        click.echo(json.dumps(result))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
