@@ -155,7 +155,7 @@ def bench_synth(n_tickers: int, n_days: int, seed: int, as_json: bool) -> None:
     from workbench.data import Dataset, datasets_root
     from workbench.data.synth import SynthConfig, build_synthetic_market
 
-    name = f".bench-synth-{n_tickers}x{n_days}"
+    name = f"bench-synth-{n_tickers}x{n_days}"
     started = time.perf_counter()
     path = build_synthetic_market(SynthConfig(n_tickers=n_tickers, n_days=n_days, seed=seed), name,
                                   overwrite=True, progress=False)

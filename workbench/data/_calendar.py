@@ -7,6 +7,7 @@ of their minute: a full session has 390 bars, 09:31 ... 16:00 America/New_York; 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -19,7 +20,9 @@ BAR = pd.Timedelta(minutes=1)
 
 @lru_cache(maxsize=1)
 def _xnys() -> xcals.ExchangeCalendar:
-    return xcals.get_calendar("XNYS", start="2000-01-01", end="2035-12-31")
+    with warnings.catch_warnings():  # exchange_calendars 4.13 trips a pandas 3.1 deprecation internally
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        return xcals.get_calendar("XNYS", start="2000-01-01", end="2035-12-31")
 
 
 def sessions(start: str | dt.date, end: str | dt.date) -> pd.DataFrame:
