@@ -1,0 +1,10 @@
+"""Vendor importers: Polygon flat files, Alpaca bars and mapped CSVs into the lake, every row validated.
+
+Vendors stamp a bar by the start of its minute; the lake by its end (UTC), so importers add a minute.
+"""
+
+from workbench.data.importers._formats import FORMATS
+from workbench.data.importers._import import import_files
+from workbench.data.importers._report import ImportReport
+
+__all__ = ["FORMATS", "ImportReport", "import_files"]

@@ -1,0 +1,39 @@
+"""What an import did, with every row accounted for: read = written + quarantined + extended-hours skipped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+_TICKERS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """Counts, tickers and time span of one import into ``dataset`` (``first_ts``/``last_ts`` are bar ends)."""
+
+    dataset: Path
+    files: tuple[Path, ...]
+    rows_read: int
+    rows_written: int
+    rows_quarantined: int
+    extended_hours_skipped: int
+    tickers: tuple[str, ...]
+    first_ts: pd.Timestamp | None
+    last_ts: pd.Timestamp | None
+
+    def __str__(self) -> str:
+        shown = ", ".join(self.tickers[:_TICKERS_SHOWN]) + (" ..." if len(self.tickers) > _TICKERS_SHOWN else "")
+        span = "none" if self.first_ts is None else f"{self.first_ts} .. {self.last_ts} (bar ends, UTC)"
+        quarantine = f" (in {self.dataset / 'quarantine.parquet'})" if self.rows_quarantined else ""
+        return "\n".join([
+            f"imported {len(self.files)} file(s) into dataset {self.dataset.name!r} at {self.dataset}",
+            f"  rows read:              {self.rows_read:,}",
+            f"  rows written:           {self.rows_written:,}",
+            f"  rows quarantined:       {self.rows_quarantined:,}{quarantine}",
+            f"  extended-hours skipped: {self.extended_hours_skipped:,} (outside 09:30-16:00 New York)",
+            f"  tickers:                {len(self.tickers)}" + (f" ({shown})" if self.tickers else ""),
+            f"  bars:                   {span}",
+        ])
