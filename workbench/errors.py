@@ -18,3 +18,7 @@ class UnknownTickerError(WorkbenchError, KeyError):
 
 class DatasetNotFoundError(WorkbenchError, FileNotFoundError):
     """No dataset folder (or a required table inside it) where one was expected."""
+
+
+class LookAheadError(WorkbenchError, AssertionError):
+    """A feature function used data from after a bar's time (the causality audit caught it)."""
