@@ -1,0 +1,21 @@
+"""Features: one definition per feature, computed in batch over history (:func:`compute`) and
+incrementally on a stream (:class:`OnlineFeatureEngine`) by the same kernels, with identical numbers."""
+
+from workbench.features._compute import compute
+from workbench.features._engine import OnlineFeatureEngine
+from workbench.features._spec import Feature, FeatureSpec
+from workbench.features._universe import AdjustmentBook, FeatureUniverse
+from workbench.features.frac_diff import MinOrderResult, ffd_weights, frac_diff_ffd, min_ffd_order
+
+__all__ = [
+    "AdjustmentBook",
+    "Feature",
+    "FeatureSpec",
+    "FeatureUniverse",
+    "MinOrderResult",
+    "OnlineFeatureEngine",
+    "compute",
+    "ffd_weights",
+    "frac_diff_ffd",
+    "min_ffd_order",
+]

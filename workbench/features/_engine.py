@@ -1,0 +1,160 @@
+"""The online feature engine: per-ticker state in preallocated arrays, advanced bar by bar by the same
+family kernels that :func:`~workbench.features.compute` runs over history."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from workbench.data._schema import require_columns
+from workbench.errors import DataValidationError
+from workbench.features._rows import TickerClock, prepare_rows
+from workbench.features._spec import FeatureSpec
+from workbench.features._universe import AdjustmentBook, FeatureUniverse
+from workbench.features.families import Family, State, family_for
+
+SNAPSHOT_VERSION = 1
+VixLookup = Callable[[np.ndarray], np.ndarray]
+
+
+class OnlineFeatureEngine:
+    """Incremental features for a fixed universe: ``update(bars)`` returns the new bars' feature rows.
+
+    Work per bar and feature is O(1) in the length of history (fixed windows and recursive averages).
+    Bars must arrive in time order: any number per call (a minute's cross-section or one bar), each
+    newer than what its ticker already had, and the index instrument's bar of a minute no later than
+    the stocks' bars of that minute (the beta and residual features read it).
+
+    Parameters
+    ----------
+    spec
+        What to compute.
+    tickers
+        The universe: a ``tickers.parquet``-like frame (ticker, sector, market_cap, is_index), a list of
+        symbols, or a prepared :class:`FeatureUniverse`.
+    corporate_actions
+        ``ticker, ex_date, split_ratio, cash_dividend``; state is adjusted on each ex-date.
+    ref_close, ref_date
+        Close (by ticker) and session at which ``market_cap`` was measured, for ``log_mcap``.
+    """
+
+    def __init__(self, spec: FeatureSpec, tickers: pd.DataFrame | list[str] | FeatureUniverse, *,
+                 corporate_actions: pd.DataFrame | None = None, ref_close: pd.Series | None = None,
+                 ref_date: object = None) -> None:
+        self.spec = spec
+        self.universe = tickers if isinstance(tickers, FeatureUniverse) else FeatureUniverse.build(
+            tickers, spec.index_ticker, ref_close, ref_date)
+        self.book = AdjustmentBook.build(corporate_actions, self.universe)
+        self.families: list[Family] = [family_for(f, spec.index_ticker) for f in spec.features]
+        self.states: list[State] = [f.new_state(self.universe) for f in self.families]
+        self.clock = TickerClock.empty(self.universe.n)
+        self._vix_available = np.zeros(0, dtype=np.int64)
+        self._vix_values = np.zeros(0)
+        self._categories = {k: v for f in self.families for k, v in f.categories(self.universe).items()}
+
+    @property
+    def columns(self) -> list[str]:
+        """Output columns, in spec order."""
+        return self.spec.columns
+
+    # -- context ---------------------------------------------------------------------------------
+
+    def update_context(self, name: str, table: pd.DataFrame) -> None:
+        """Append published context values (``available_at`` and the value column ``name``), in time order."""
+        if name != "vix":
+            raise ValueError(f"unknown context {name!r}; the engine reads 'vix'")
+        require_columns(table, ["available_at", name], f"context {name!r}")
+        if not isinstance(table["available_at"].dtype, pd.DatetimeTZDtype):
+            raise DataValidationError(f"context {name!r}: available_at must be timezone-aware")
+        stamps = table["available_at"].dt.tz_convert("UTC").array.as_unit("ns").asi8
+        values = table[name].to_numpy(dtype=float)
+        order = np.argsort(stamps, kind="stable")
+        stamps, values = stamps[order], values[order]
+        if len(self._vix_available) and len(stamps) and stamps[0] < self._vix_available[-1]:
+            raise DataValidationError(
+                f"context {name!r}: a value published at {pd.Timestamp(stamps[0], tz='UTC')} is older than the "
+                f"last one already received ({pd.Timestamp(self._vix_available[-1], tz='UTC')})")
+        self._vix_available = np.concatenate([self._vix_available, stamps])
+        self._vix_values = np.concatenate([self._vix_values, values])
+
+    def _vix_at(self, ts: np.ndarray) -> np.ndarray:
+        """Last value published at or before each time (NaN before the first)."""
+        if not len(self._vix_available):
+            return np.full(len(ts), np.nan)
+        position = np.searchsorted(self._vix_available, ts, side="right") - 1
+        return np.where(position >= 0, self._vix_values[np.maximum(position, 0)], np.nan)
+
+    # -- bars ------------------------------------------------------------------------------------
+
+    def update(self, bars: pd.DataFrame) -> pd.DataFrame:
+        """Feature rows for ``bars`` (same index and order as the input). Raw, as-traded prices."""
+        return self._run(bars, self._vix_at)
+
+    def update_arrays(self, bars: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Fast path for the live scorer: (feature matrix in input order, float64, categoricals as codes;
+        engine ticker rows)."""
+        values, rows = self._advance(bars, self._vix_at)
+        return values, rows
+
+    def _advance(self, bars: pd.DataFrame, vix_at: VixLookup) -> tuple[np.ndarray, np.ndarray]:
+        rows = prepare_rows(bars, self.universe, self.book, self.clock, vix_at)
+        blocks = []
+        for family, state in zip(self.families, self.states, strict=True):
+            block = np.empty((len(rows), len(family.columns)))
+            family.run(rows, state, block)
+            blocks.append(block)
+        ordered = np.concatenate(blocks, axis=1) if blocks else np.empty((len(rows), 0))
+        values = np.empty_like(ordered)
+        values[rows.order] = ordered
+        tickers = np.empty_like(rows.ticker)
+        tickers[rows.order] = rows.ticker
+        return values, tickers
+
+    def _run(self, bars: pd.DataFrame, vix_at: VixLookup) -> pd.DataFrame:
+        values, _ = self._advance(bars, vix_at)
+        frame = pd.DataFrame(values, index=bars.index, columns=self.columns)
+        for column, categories in self._categories.items():
+            codes = frame[column].to_numpy()
+            codes = np.where(np.isnan(codes), -1, codes).astype(np.int64)
+            frame[column] = pd.Categorical.from_codes(codes, categories=categories)
+        return frame
+
+    # -- crash recovery --------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """Everything needed to resume exactly where this engine is (state, clock, context)."""
+        arrays: dict[str, np.ndarray] = {
+            "clock.last_ts": self.clock.last_ts, "clock.last_session": self.clock.last_session,
+            "clock.last_close": self.clock.last_close, "vix.available": self._vix_available,
+            "vix.values": self._vix_values,
+        }
+        for k, state in enumerate(self.states):
+            arrays.update({f"family{k}.{name}": value for name, value in state.items()})
+        meta = {"version": SNAPSHOT_VERSION, "spec": self.spec.to_json(), "fingerprint": self.spec.fingerprint,
+                "tickers": [str(t) for t in self.universe.tickers]}
+        buffer = io.BytesIO()
+        np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+        return buffer.getvalue()
+
+    def restore(self, blob: bytes) -> None:
+        """Resume from :meth:`snapshot` output; refuses a snapshot of another spec or universe."""
+        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+            meta = json.loads(data["__meta__"].tobytes().decode())
+            if meta.get("version") != SNAPSHOT_VERSION:
+                raise ValueError(f"snapshot version {meta.get('version')} is not supported")
+            if meta["fingerprint"] != self.spec.fingerprint:
+                raise ValueError(f"snapshot was taken with spec {meta['fingerprint']}, this engine runs "
+                                 f"{self.spec.fingerprint}")
+            if meta["tickers"] != [str(t) for t in self.universe.tickers]:
+                raise ValueError("snapshot was taken with a different ticker universe")
+            self.clock = TickerClock(data["clock.last_ts"].copy(), data["clock.last_session"].copy(),
+                                     data["clock.last_close"].copy())
+            self._vix_available = data["vix.available"].copy()
+            self._vix_values = data["vix.values"].copy()
+            for k, state in enumerate(self.states):
+                for name in state:
+                    state[name] = data[f"family{k}.{name}"].copy()

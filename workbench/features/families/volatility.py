@@ -1,0 +1,189 @@
+"""Volatility: Bollinger %B and width (SMA, population std, as TA-Lib), ATR / close (Wilder, as
+TA-Lib) and realized volatility of intraday one-bar log returns.
+
+Session boundaries: Bollinger and ATR carry across sessions (the bar series is continuous, the true
+range of the open includes the gap); realized volatility uses intraday returns only (the first bar of a
+session contributes close/open), so the overnight gap does not inflate it. Halts and missing
+minutes: windows count bars. Splits/dividends: stored closes and ranges are rescaled on the ex-date
+(squared sums by the factor squared).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numba as nb
+import numpy as np
+
+from workbench.features._rows import Rows
+from workbench.features._universe import FeatureUniverse
+from workbench.features.families._base import Family, State
+
+
+@nb.njit(cache=True)
+def _bollinger_nb(ticker, pf, close, period, nbdev, ring, count, pos, sums, out, raw):  # pragma: no cover
+    """Rolling mean and population std of ``period`` closes; running sums re-summed each wrap (no drift).
+
+    ``raw``: write (upper, middle, lower) instead of (%B, width).
+    """
+    for r in range(len(ticker)):
+        i = ticker[r]
+        if pf[r] != 1.0:
+            ring[i, :] *= pf[r]
+            sums[i, 0] *= pf[r]
+            sums[i, 1] *= pf[r] * pf[r]
+        x = close[r]
+        if count[i] >= period:
+            old = ring[i, pos[i]]
+            sums[i, 0] -= old
+            sums[i, 1] -= old * old
+        ring[i, pos[i]] = x
+        sums[i, 0] += x
+        sums[i, 1] += x * x
+        pos[i] = (pos[i] + 1) % period
+        count[i] += 1
+        if pos[i] == 0:  # a full turn: re-sum exactly
+            sums[i, 0] = ring[i, :].sum()
+            sums[i, 1] = (ring[i, :] * ring[i, :]).sum()
+        if count[i] < period:
+            for j in range(out.shape[1]):
+                out[r, j] = np.nan
+            continue
+        mean = sums[i, 0] / period
+        var = sums[i, 1] / period - mean * mean
+        std = np.sqrt(var) if var > 0.0 else 0.0
+        upper = mean + nbdev * std
+        lower = mean - nbdev * std
+        if raw:
+            out[r, 0] = upper
+            out[r, 1] = mean
+            out[r, 2] = lower
+        else:
+            out[r, 0] = (x - lower) / (upper - lower) if upper > lower else np.nan
+            out[r, 1] = (upper - lower) / mean
+
+
+class Bollinger(Family):
+    """``bb_pctb_n`` = (close - lower) / (upper - lower); ``bb_width_n`` = (upper - lower) / middle."""
+
+    kind: ClassVar[str] = "bollinger"
+    param_defaults = {"period": 20, "nbdev": 2.0}
+
+    def validate(self) -> None:
+        self._positive_int("period", 2)
+        if not float(self.params["nbdev"]) > 0:
+            raise ValueError(f"feature 'bollinger': nbdev must be > 0, got {self.params['nbdev']!r}")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        n = self.params["period"]
+        return (f"bb_pctb_{n}", f"bb_width_{n}")
+
+    def new_state(self, universe: FeatureUniverse) -> State:
+        n = universe.n
+        return {"ring": np.zeros((n, self.params["period"])), "count": np.zeros(n, dtype=np.int64),
+                "pos": np.zeros(n, dtype=np.int64), "sums": np.zeros((n, 2))}
+
+    def run(self, rows: Rows, state: State, out: np.ndarray, raw: bool = False) -> None:
+        _bollinger_nb(rows.ticker, rows.price_factor, rows.close, self.params["period"], float(self.params["nbdev"]),
+                      state["ring"], state["count"], state["pos"], state["sums"], out, raw)
+
+
+@nb.njit(cache=True)
+def _atr_nb(ticker, pf, high, low, close, period, count, prev, atr, out, normalize):  # pragma: no cover
+    """Wilder ATR as TA-Lib: true ranges from the second bar, seeded with their mean over ``period``."""
+    for r in range(len(ticker)):
+        i = ticker[r]
+        if pf[r] != 1.0:
+            prev[i] *= pf[r]
+            atr[i] *= pf[r]
+        out[r, 0] = np.nan
+        if not np.isnan(prev[i]):
+            tr = max(high[r] - low[r], abs(high[r] - prev[i]), abs(low[r] - prev[i]))
+            n = count[i]
+            if n < period:
+                atr[i] += tr
+                if n + 1 == period:
+                    atr[i] /= period
+            else:
+                atr[i] = (atr[i] * (period - 1) + tr) / period
+            count[i] = n + 1
+            if n + 1 >= period:
+                out[r, 0] = atr[i] / close[r] if normalize else atr[i]
+        prev[i] = close[r]
+
+
+class ATR(Family):
+    """``atr_n_n``: average true range (Wilder) divided by close."""
+
+    kind: ClassVar[str] = "atr"
+    param_defaults = {"period": 14}
+
+    def validate(self) -> None:
+        self._positive_int("period", 2)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (f"atr_n_{self.params['period']}",)
+
+    def new_state(self, universe: FeatureUniverse) -> State:
+        n = universe.n
+        return {"count": np.zeros(n, dtype=np.int64), "prev": np.full(n, np.nan), "atr": np.zeros(n)}
+
+    def run(self, rows: Rows, state: State, out: np.ndarray, normalize: bool = True) -> None:
+        _atr_nb(rows.ticker, rows.price_factor, rows.high, rows.low, rows.close, self.params["period"],
+                state["count"], state["prev"], state["atr"], out, normalize)
+
+
+@nb.njit(cache=True)
+def intraday_return_nb(i, r, new_session, open_, close, prev_close):  # pragma: no cover - numba
+    """One-bar log return within the session: vs the previous close, or vs the open on a session's first bar."""
+    if new_session[r] or np.isnan(prev_close[i]):
+        return np.log(close[r] / open_[r])
+    return np.log(close[r] / prev_close[i])
+
+
+@nb.njit(cache=True)
+def _realized_vol_nb(ticker, pf, new_session, open_, close, window, prev, ring, count, pos, total,
+                     out):  # pragma: no cover - numba
+    """sqrt(sum of squared intraday one-bar log returns over the last ``window`` bars)."""
+    for r in range(len(ticker)):
+        i = ticker[r]
+        if pf[r] != 1.0:
+            prev[i] *= pf[r]
+        ret = intraday_return_nb(i, r, new_session, open_, close, prev)
+        prev[i] = close[r]
+        sq = ret * ret
+        if count[i] >= window:
+            total[i] -= ring[i, pos[i]]
+        ring[i, pos[i]] = sq
+        total[i] += sq
+        pos[i] = (pos[i] + 1) % window
+        count[i] += 1
+        if pos[i] == 0:  # a full turn: re-sum exactly
+            total[i] = ring[i, :].sum()
+        out[r, 0] = np.sqrt(max(total[i], 0.0)) if count[i] >= window else np.nan
+
+
+class RealizedVol(Family):
+    """``rv_w``: realized volatility over the last ``window`` bars (not annualized)."""
+
+    kind: ClassVar[str] = "realized_vol"
+    param_defaults = {"window": 15}
+
+    def validate(self) -> None:
+        self._positive_int("window", 2)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (f"rv_{self.params['window']}",)
+
+    def new_state(self, universe: FeatureUniverse) -> State:
+        n = universe.n
+        return {"prev": np.full(n, np.nan), "ring": np.zeros((n, self.params["window"])),
+                "count": np.zeros(n, dtype=np.int64), "pos": np.zeros(n, dtype=np.int64), "total": np.zeros(n)}
+
+    def run(self, rows: Rows, state: State, out: np.ndarray) -> None:
+        _realized_vol_nb(rows.ticker, rows.price_factor, rows.new_session, rows.open, rows.close,
+                         self.params["window"], state["prev"], state["ring"], state["count"], state["pos"],
+                         state["total"], out)
