@@ -18,6 +18,7 @@ import numpy as np
 from workbench.features._rows import Rows
 from workbench.features._universe import FeatureUniverse
 from workbench.features.families._base import Family, State
+from workbench.features.families._rolling import push_with_squares_nb
 
 
 @nb.njit(cache=True)
@@ -33,18 +34,7 @@ def _bollinger_nb(ticker, pf, close, period, nbdev, ring, count, pos, sums, out,
             sums[i, 0] *= pf[r]
             sums[i, 1] *= pf[r] * pf[r]
         x = close[r]
-        if count[i] >= period:
-            old = ring[i, pos[i]]
-            sums[i, 0] -= old
-            sums[i, 1] -= old * old
-        ring[i, pos[i]] = x
-        sums[i, 0] += x
-        sums[i, 1] += x * x
-        pos[i] = (pos[i] + 1) % period
-        count[i] += 1
-        if pos[i] == 0:  # a full turn: re-sum exactly
-            sums[i, 0] = ring[i, :].sum()
-            sums[i, 1] = (ring[i, :] * ring[i, :]).sum()
+        push_with_squares_nb(ring, sums, count, pos, i, x)
         if count[i] < period:
             for j in range(out.shape[1]):
                 out[r, j] = np.nan

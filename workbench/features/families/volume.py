@@ -18,6 +18,7 @@ import numpy as np
 from workbench.features._rows import Rows
 from workbench.features._universe import FeatureUniverse
 from workbench.features.families._base import Family, State
+from workbench.features.families._rolling import push_with_squares_nb
 
 MINUTES_PER_SESSION = 390
 
@@ -53,18 +54,7 @@ def _obv_z_nb(ticker, pf, vf, close, volume, window, prev, obv, ring, count, pos
         out[r, 0] = np.nan
         if np.isnan(step):
             continue
-        if count[i] >= window:
-            old = ring[i, pos[i]]
-            sums[i, 0] -= old
-            sums[i, 1] -= old * old
-        ring[i, pos[i]] = step
-        sums[i, 0] += step
-        sums[i, 1] += step * step
-        pos[i] = (pos[i] + 1) % window
-        count[i] += 1
-        if pos[i] == 0:  # a full turn: re-sum exactly
-            sums[i, 0] = ring[i, :].sum()
-            sums[i, 1] = (ring[i, :] * ring[i, :]).sum()
+        push_with_squares_nb(ring, sums, count, pos, i, step)
         if count[i] >= window:
             mean = sums[i, 0] / window
             var = (sums[i, 1] - window * mean * mean) / (window - 1)
