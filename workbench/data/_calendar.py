@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from dataclasses import dataclass
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -58,24 +59,46 @@ def bar_times(open_utc: pd.Timestamp, close_utc: pd.Timestamp) -> pd.DatetimeInd
     return pd.date_range(open_utc + BAR, close_utc, freq=BAR, tz="UTC").as_unit("us")
 
 
+@dataclass(frozen=True)
+class SessionIndex:
+    """Every XNYS session of the calendar's range as sorted int64 arrays, to place bar ends without pandas.
+
+    Locating a timestamp is one ``searchsorted``: the feature engine does it for every minute it sees.
+    """
+
+    open_ns: np.ndarray  # UTC nanoseconds
+    close_ns: np.ndarray
+    ordinal: np.ndarray  # proleptic Gregorian ordinal of the session date
+    day_of_week: np.ndarray  # Monday = 0
+
+    def locate(self, ts_ns: np.ndarray) -> np.ndarray:
+        """Position of the session each bar end falls in (open < ts <= close), -1 outside every session."""
+        position = np.searchsorted(self.close_ns, ts_ns, side="left")
+        inside = position < len(self.close_ns)
+        clipped = np.minimum(position, len(self.close_ns) - 1)
+        inside &= self.open_ns[clipped] < ts_ns
+        return np.where(inside, clipped, -1)
+
+
+@lru_cache(maxsize=1)
+def session_index() -> SessionIndex:
+    """The :class:`SessionIndex` of the whole calendar (built once per process)."""
+    schedule = _xnys().schedule
+    labels = schedule.index
+    return SessionIndex(
+        open_ns=pd.DatetimeIndex(schedule["open"]).tz_convert("UTC").as_unit("ns").asi8.copy(),
+        close_ns=pd.DatetimeIndex(schedule["close"]).tz_convert("UTC").as_unit("ns").asi8.copy(),
+        ordinal=np.array([d.toordinal() for d in labels.date], dtype=np.int64),
+        day_of_week=labels.day_of_week.to_numpy().astype(np.int64),
+    )
+
+
 def regular_session_mask(ts: pd.Series) -> np.ndarray:
     """True where a bar-end timestamp falls inside a regular session, i.e. open < ts <= close."""
     stamps = pd.DatetimeIndex(ts)
     if len(stamps) == 0:
         return np.zeros(0, dtype=bool)
-    local_dates = stamps.tz_convert(EXCHANGE_TZ).normalize().tz_localize(None)
-    table = sessions(local_dates.min().date(), local_dates.max().date())
-    bounds = pd.DataFrame({"open": table["open"].to_numpy(), "close": table["close"].to_numpy()},
-                          index=pd.DatetimeIndex([pd.Timestamp(d) for d in table["date"]]))
-    opens = bounds["open"].reindex(local_dates).to_numpy()
-    closes = bounds["close"].reindex(local_dates).to_numpy()
-    values = stamps.tz_convert("UTC").as_unit("ns").to_numpy()
-    valid = ~pd.isna(opens)
-    mask = np.zeros(len(stamps), dtype=bool)
-    opens_ns = pd.DatetimeIndex(opens[valid]).tz_convert("UTC").as_unit("ns").to_numpy()
-    closes_ns = pd.DatetimeIndex(closes[valid]).tz_convert("UTC").as_unit("ns").to_numpy()
-    mask[valid] = (values[valid] > opens_ns) & (values[valid] <= closes_ns)
-    return mask
+    return session_index().locate(stamps.tz_convert("UTC").as_unit("ns").asi8) >= 0
 
 
 def session_date(ts: pd.Series | pd.DatetimeIndex) -> np.ndarray:

@@ -5,6 +5,7 @@ One row per (ticker, minute). ``ts`` is the moment the bar is complete (the end 
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -64,44 +65,103 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...] | list[str], w
         )
 
 
+#: the numeric bar columns, in the row order of :func:`bar_value_matrix` (absent optional columns are NaN)
+BAR_VALUE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume", "vwap", "bid", "ask",
+                                      "bid_size", "ask_size")
+OPEN, HIGH, LOW, CLOSE, VOLUME, VWAP, BID, ASK, BID_SIZE, ASK_SIZE = range(len(BAR_VALUE_COLUMNS))
+
+#: the per-row rules in the order they are checked; code k (>0) is ``PROBLEM_REASONS[k]``
+PROBLEM_REASONS: tuple[str, ...] = (
+    "",
+    *(f"{kind} {name} price" for name in PRICE_COLUMNS for kind in ("NaN", "infinite", "non-positive")),
+    "high < low", "close outside [low, high]", "open outside [low, high]",
+    "NaN or infinite volume", "negative volume",
+    "infinite vwap", "infinite bid", "infinite ask", "infinite bid_size", "infinite ask_size",
+    "non-positive bid", "non-positive ask", "crossed quote (bid > ask)", "negative bid_size", "negative ask_size",
+)
+
+
+@nb.njit(cache=True)
+def _problem_codes_nb(values: np.ndarray, codes: np.ndarray) -> None:  # pragma: no cover - numba
+    """codes[r] = the first rule (index into PROBLEM_REASONS) row r breaks, 0 when it breaks none."""
+    for r in range(values.shape[1]):
+        code = 0
+        for p in range(4):  # prices: NaN, infinite, non-positive
+            x = values[p, r]
+            if np.isnan(x):
+                code = 1 + 3 * p
+            elif np.isinf(x):
+                code = 2 + 3 * p
+            elif x <= 0.0:
+                code = 3 + 3 * p
+            if code:
+                break
+        o, h, lo, c = values[0, r], values[1, r], values[2, r], values[3, r]
+        v = values[4, r]
+        if code == 0:
+            if h < lo:
+                code = 13
+            elif c < lo or c > h:
+                code = 14
+            elif o < lo or o > h:
+                code = 15
+            elif not np.isfinite(v):
+                code = 16
+            elif v < 0.0:
+                code = 17
+        if code == 0:
+            for k in range(5):  # optional columns may be missing (NaN) but never infinite
+                if np.isinf(values[5 + k, r]):
+                    code = 18 + k
+                    break
+        if code == 0:
+            bid, ask = values[6, r], values[7, r]
+            if bid <= 0.0:
+                code = 23
+            elif ask <= 0.0:
+                code = 24
+            elif bid > ask:
+                code = 25
+            elif values[8, r] < 0.0:
+                code = 26
+            elif values[9, r] < 0.0:
+                code = 27
+        codes[r] = code
+
+
+def problem_codes(values: np.ndarray) -> np.ndarray:
+    """Per column of a :func:`bar_value_matrix`, the first row rule it breaks (0: none), as int8 codes."""
+    codes = np.zeros(values.shape[1], dtype=np.int8)
+    _problem_codes_nb(np.ascontiguousarray(values, dtype=np.float64), codes)
+    return codes
+
+
+def bar_value_matrix(bars: pd.DataFrame) -> np.ndarray:
+    """The numeric columns as a (len(BAR_VALUE_COLUMNS), n) float64 matrix; absent columns are NaN."""
+    values = np.full((len(BAR_VALUE_COLUMNS), len(bars)), np.nan)
+    for k, name in enumerate(BAR_VALUE_COLUMNS):
+        if name in bars:
+            try:
+                values[k] = bars[name].to_numpy(dtype="float64", na_value=np.nan)
+            except (TypeError, ValueError) as exc:
+                raise DataValidationError(f"bars column {name!r} is not numeric (dtype {bars[name].dtype})") from exc
+    return values
+
+
 def bar_problems(bars: pd.DataFrame) -> pd.Series:
     """Return, per row, the first rule the bar breaks ("" when the row is valid).
 
-    Rules: prices finite and positive, high >= low, open and close inside [low, high], volume finite
-    and non-negative, quotes (when present) positive with bid <= ask, one row per (ticker, ts).
-    Vectorized so a million-row import is validated in well under a second.
+    Rules (:data:`PROBLEM_REASONS`): prices finite and positive, high >= low, open and close inside
+    [low, high], volume finite and non-negative, optional columns never infinite, quotes (when
+    present) positive with bid <= ask, sizes non-negative, a timestamp, one row per (ticker, ts).
+    One numba pass, shared with the feature engine's validation.
     """
     require_columns(bars, REQUIRED_COLUMNS, "bars")
-    problems = np.full(len(bars), "", dtype=object)
-
-    def flag(mask: np.ndarray, reason: str) -> None:
-        fresh = mask & (problems == "")
-        problems[fresh] = reason
-
-    prices = {c: bars[c].to_numpy(dtype="float64", na_value=np.nan) for c in PRICE_COLUMNS}
-    for name, values in prices.items():
-        flag(np.isnan(values), f"NaN {name} price")
-        flag(np.isinf(values), f"infinite {name} price")
-        flag(values <= 0, f"non-positive {name} price")
-    high, low = prices["high"], prices["low"]
-    flag(high < low, "high < low")
-    flag((prices["close"] < low) | (prices["close"] > high), "close outside [low, high]")
-    flag((prices["open"] < low) | (prices["open"] > high), "open outside [low, high]")
-    volume = bars["volume"].to_numpy(dtype="float64", na_value=np.nan)
-    flag(~np.isfinite(volume), "NaN or infinite volume")
-    flag(volume < 0, "negative volume")
-    if "bid" in bars and "ask" in bars:
-        bid = bars["bid"].to_numpy(dtype="float64", na_value=np.nan)
-        ask = bars["ask"].to_numpy(dtype="float64", na_value=np.nan)
-        flag(bid <= 0, "non-positive bid")
-        flag(ask <= 0, "non-positive ask")
-        flag(bid > ask, "crossed quote (bid > ask)")
-    for size in ("bid_size", "ask_size"):
-        if size in bars:
-            flag(bars[size].to_numpy(dtype="float64", na_value=np.nan) < 0, f"negative {size}")
-    flag(bars["ts"].isna().to_numpy(), "missing timestamp")
-    duplicated = bars.duplicated(subset=["ticker", "ts"], keep="first").to_numpy()
-    flag(duplicated, "duplicate (ticker, ts)")
+    problems = np.asarray(PROBLEM_REASONS, dtype=object)[problem_codes(bar_value_matrix(bars))]
+    missing_ts = bars["ts"].isna().to_numpy() & (problems == "")
+    problems[missing_ts] = "missing timestamp"
+    duplicated = bars.duplicated(subset=["ticker", "ts"], keep="first").to_numpy() & (problems == "")
+    problems[duplicated] = "duplicate (ticker, ts)"
     return pd.Series(problems, index=bars.index, name="reason")
 
 

@@ -29,7 +29,7 @@ def compute(bars: pd.DataFrame, spec: FeatureSpec | None = None, *,
         tickers = sorted(bars["ticker"].astype(str).unique())
     engine = OnlineFeatureEngine(spec, tickers, corporate_actions=corporate_actions, ref_close=ref_close,
                                  ref_date=ref_date)
-    return engine._run(bars, _asof_vix(vix))
+    return engine._frame(bars, _asof_vix(vix))
 
 
 def _asof_vix(vix: pd.DataFrame | None):

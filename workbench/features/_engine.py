@@ -12,7 +12,7 @@ import pandas as pd
 
 from workbench.data._schema import require_columns
 from workbench.errors import DataValidationError
-from workbench.features._rows import TickerClock, prepare_rows
+from workbench.features._rows import BarBatch, TickerClock, prepare_rows
 from workbench.features._spec import FeatureSpec
 from workbench.features._universe import AdjustmentBook, FeatureUniverse
 from workbench.features.families import Family, State, family_for
@@ -54,7 +54,8 @@ class OnlineFeatureEngine:
         self.clock = TickerClock.empty(self.universe.n)
         self._vix_available = np.zeros(0, dtype=np.int64)
         self._vix_values = np.zeros(0)
-        self._categories = {k: v for f in self.families for k, v in f.categories(self.universe).items()}
+        self._categories = {column: pd.CategoricalDtype(categories) for f in self.families
+                             for column, categories in f.categories(self.universe).items()}
 
     @property
     def columns(self) -> list[str]:
@@ -92,36 +93,41 @@ class OnlineFeatureEngine:
 
     def update(self, bars: pd.DataFrame) -> pd.DataFrame:
         """Feature rows for ``bars`` (same index and order as the input). Raw, as-traded prices."""
-        return self._run(bars, self._vix_at)
+        return self._frame(bars, self._vix_at)
 
-    def update_arrays(self, bars: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Fast path for the live scorer: (feature matrix in input order, float64, categoricals as codes;
-        engine ticker rows)."""
-        values, rows = self._advance(bars, self._vix_at)
-        return values, rows
+    def update_batch(self, batch: BarBatch) -> np.ndarray:
+        """The live scorer's fast path: the feature matrix of an unpacked batch, in its order (float64,
+        categoricals as codes, NaN for none)."""
+        return self._advance(batch, self._vix_at)
 
-    def _advance(self, bars: pd.DataFrame, vix_at: VixLookup) -> tuple[np.ndarray, np.ndarray]:
-        rows = prepare_rows(bars, self.universe, self.book, self.clock, vix_at)
-        blocks = []
+    def batch(self, bars: pd.DataFrame) -> BarBatch:
+        """Unpack a bar frame for :meth:`update_batch` (validates columns, timestamps and tickers)."""
+        return BarBatch.from_frame(bars, self.universe)
+
+    def _advance(self, batch: BarBatch, vix_at: VixLookup) -> np.ndarray:
+        rows = prepare_rows(batch, self.universe, self.book, self.clock, vix_at)
+        # feature-major storage: each kernel writes a column as one contiguous run of rows
+        ordered = np.empty((len(self.columns), len(rows)))
+        start = 0
         for family, state in zip(self.families, self.states, strict=True):
-            block = np.empty((len(rows), len(family.columns)))
-            family.run(rows, state, block)
-            blocks.append(block)
-        ordered = np.concatenate(blocks, axis=1) if blocks else np.empty((len(rows), 0))
+            width = len(family.columns)
+            family.run(rows, state, ordered[start:start + width].T)
+            start += width
         values = np.empty_like(ordered)
-        values[rows.order] = ordered
-        tickers = np.empty_like(rows.ticker)
-        tickers[rows.order] = rows.ticker
-        return values, tickers
+        values[:, rows.order] = ordered
+        return values.T
 
-    def _run(self, bars: pd.DataFrame, vix_at: VixLookup) -> pd.DataFrame:
-        values, _ = self._advance(bars, vix_at)
-        frame = pd.DataFrame(values, index=bars.index, columns=self.columns)
-        for column, categories in self._categories.items():
-            codes = frame[column].to_numpy()
-            codes = np.where(np.isnan(codes), -1, codes).astype(np.int64)
-            frame[column] = pd.Categorical.from_codes(codes, categories=categories)
-        return frame
+    def _frame(self, bars: pd.DataFrame, vix_at: VixLookup) -> pd.DataFrame:
+        values = self._advance(self.batch(bars), vix_at)
+        columns: dict[str, object] = {}
+        for k, name in enumerate(self.columns):
+            dtype = self._categories.get(name)
+            if dtype is None:
+                columns[name] = values[:, k]
+            else:
+                codes = np.where(np.isnan(values[:, k]), -1, values[:, k]).astype(np.int64)
+                columns[name] = pd.Categorical.from_codes(codes, dtype=dtype)
+        return pd.DataFrame(columns, index=bars.index, copy=False)
 
     # -- crash recovery --------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -78,9 +79,14 @@ class FeatureUniverse:
         """Number of distinct sectors."""
         return len(self.sector_names)
 
+    @cached_property
+    def _symbol_index(self) -> pd.Index:
+        """Hash index of the symbols, built once (ticker lookup runs on every engine update)."""
+        return pd.Index(self.tickers)
+
     def rows_of(self, tickers: np.ndarray, stamps: np.ndarray | None = None) -> np.ndarray:
         """Engine row of each ticker; an unknown one raises, naming it (and its first timestamp)."""
-        codes = pd.Index(self.tickers).get_indexer(tickers)
+        codes = self._symbol_index.get_indexer(tickers)
         if (codes < 0).any():
             bad = int(np.flatnonzero(codes < 0)[0])
             when = f" at {pd.Timestamp(stamps[bad], tz='UTC')}" if stamps is not None else ""

@@ -19,10 +19,11 @@ from workbench.features.families._base import Family, State
 from workbench.features.frac_diff import ffd_weights
 
 
-@nb.njit(cache=True)
-def _ffd_nb(ticker, pf, close, weights, ring, count, pos, out):  # pragma: no cover - numba
-    """sum_k w_k log(close_{t-k}); the ring is written twice (at p and p + W) so the window is contiguous."""
-    width = len(weights)
+@nb.njit(cache=True, fastmath={"reassoc", "contract"})
+def _ffd_nb(ticker, pf, close, reversed_weights, ring, count, pos, out):  # pragma: no cover - numba
+    """sum_k w_k log(close_{t-k}); the ring is written twice (at p and p + W) so the window
+    [p+1, p+W] is one contiguous, oldest-first slice: a forward dot product the compiler vectorizes."""
+    width = len(reversed_weights)
     for r in range(len(ticker)):
         i = ticker[r]
         if pf[r] != 1.0:
@@ -36,11 +37,10 @@ def _ffd_nb(ticker, pf, close, weights, ring, count, pos, out):  # pragma: no co
         if count[i] < width:
             out[r, 0] = np.nan
             continue
-        # newest value at p, then p-1, ...: the contiguous slice [p+1, p+width] read backwards
+        window = ring[i, p + 1:p + 1 + width]
         acc = 0.0
-        base = p + width
-        for k in range(width):
-            acc += weights[k] * ring[i, base - k]
+        for j in range(width):
+            acc += reversed_weights[j] * window[j]
         out[r, 0] = acc
 
 
@@ -63,5 +63,5 @@ class FracDiff(Family):
                 "pos": np.zeros(n, dtype=np.int64)}
 
     def run(self, rows: Rows, state: State, out: np.ndarray) -> None:
-        _ffd_nb(rows.ticker, rows.price_factor, rows.close, self.weights, state["ring"], state["count"],
+        _ffd_nb(rows.ticker, rows.price_factor, rows.close, self.weights[::-1].copy(), state["ring"], state["count"],
                 state["pos"], out)

@@ -20,22 +20,27 @@ from workbench.features.families._base import Family, State
 
 @nb.njit(cache=True)
 def _lagged_close_nb(ticker, pf, close, lags, ring, count, pos, out, as_roc):  # pragma: no cover - numba
-    """out[r, j] = log(close / close lags[j] bars ago) (or TA-Lib ROC in %); ring holds past closes."""
+    """out[r, j] = log(close / close lags[j] bars ago), or TA-Lib ROC in %. The ring holds past log closes
+    (one log per bar, differences per lag) or, for ROC, past closes (TA-Lib's exact division)."""
     depth = ring.shape[1]
     for r in range(len(ticker)):
         i = ticker[r]
         if pf[r] != 1.0:
-            ring[i, :] *= pf[r]
-        c = close[r]
+            if as_roc:
+                ring[i, :] *= pf[r]
+            else:
+                ring[i, :] += np.log(pf[r])
+        x = close[r] if as_roc else np.log(close[r])
+        p = pos[i]
         for j in range(len(lags)):
             k = lags[j]
             if count[i] >= k:
-                past = ring[i, (pos[i] - k) % depth]
-                out[r, j] = (c / past - 1.0) * 100.0 if as_roc else np.log(c / past)
+                past = ring[i, p - k if p >= k else p - k + depth]
+                out[r, j] = (x / past - 1.0) * 100.0 if as_roc else x - past
             else:
                 out[r, j] = np.nan
-        ring[i, pos[i]] = c
-        pos[i] = (pos[i] + 1) % depth
+        ring[i, p] = x
+        pos[i] = p + 1 if p + 1 < depth else 0
         count[i] += 1
 
 
