@@ -173,5 +173,25 @@ def bench_synth(n_tickers: int, n_days: int, seed: int, as_json: bool) -> None:
         click.echo(json.dumps(result))
 
 
+@bench.command("features")
+@click.option("--tickers", "n_tickers", type=int, default=500, show_default=True, help="Stocks in the batch market.")
+@click.option("--days", "n_days", type=int, default=5, show_default=True, help="Sessions in the batch market.")
+@click.option("--online-tickers", type=int, default=5000, show_default=True, help="Cross-section size online.")
+@click.option("--online-minutes", type=int, default=300, show_default=True, help="Timed online updates.")
+@click.option("--repeats", type=int, default=3, show_default=True, help="Batch timings keep the best of this many.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on the last line.")
+def bench_features(n_tickers: int, n_days: int, online_tickers: int, online_minutes: int, repeats: int, seed: int,
+                   as_json: bool) -> None:
+    """Batch rows/s of the catalog vs pandas and TA-Lib baselines; online update p50/p99 latency."""
+    from workbench.bench.features import format_feature_benchmark, run_feature_benchmark
+
+    result = run_feature_benchmark(n_tickers, n_days, online_tickers=online_tickers, online_minutes=online_minutes,
+                                   repeats=repeats, seed=seed, report=lambda line: click.echo(line, err=True))
+    click.echo(format_feature_benchmark(result))
+    if as_json:
+        click.echo(json.dumps(result))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

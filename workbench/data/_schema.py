@@ -65,10 +65,9 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...] | list[str], w
         )
 
 
-#: the numeric bar columns, in the row order of :func:`bar_value_matrix` (absent optional columns are NaN)
+#: the numeric bar columns, in the order of :func:`bar_value_columns` (absent optional columns are NaN)
 BAR_VALUE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume", "vwap", "bid", "ask",
                                       "bid_size", "ask_size")
-OPEN, HIGH, LOW, CLOSE, VOLUME, VWAP, BID, ASK, BID_SIZE, ASK_SIZE = range(len(BAR_VALUE_COLUMNS))
 
 #: the per-row rules in the order they are checked; code k (>0) is ``PROBLEM_REASONS[k]``
 PROBLEM_REASONS: tuple[str, ...] = (
@@ -82,12 +81,14 @@ PROBLEM_REASONS: tuple[str, ...] = (
 
 
 @nb.njit(cache=True)
-def _problem_codes_nb(values: np.ndarray, codes: np.ndarray) -> None:  # pragma: no cover - numba
+def _problem_codes_nb(columns, codes):  # pragma: no cover - numba
     """codes[r] = the first rule (index into PROBLEM_REASONS) row r breaks, 0 when it breaks none."""
-    for r in range(values.shape[1]):
+    o, h, lo, c, v, vwap, bid, ask, bid_size, ask_size = columns
+    for r in range(len(codes)):
         code = 0
+        prices = (o[r], h[r], lo[r], c[r])
         for p in range(4):  # prices: NaN, infinite, non-positive
-            x = values[p, r]
+            x = prices[p]
             if np.isnan(x):
                 code = 1 + 3 * p
             elif np.isinf(x):
@@ -96,55 +97,65 @@ def _problem_codes_nb(values: np.ndarray, codes: np.ndarray) -> None:  # pragma:
                 code = 3 + 3 * p
             if code:
                 break
-        o, h, lo, c = values[0, r], values[1, r], values[2, r], values[3, r]
-        v = values[4, r]
         if code == 0:
-            if h < lo:
+            if h[r] < lo[r]:
                 code = 13
-            elif c < lo or c > h:
+            elif c[r] < lo[r] or c[r] > h[r]:
                 code = 14
-            elif o < lo or o > h:
+            elif o[r] < lo[r] or o[r] > h[r]:
                 code = 15
-            elif not np.isfinite(v):
+            elif not np.isfinite(v[r]):
                 code = 16
-            elif v < 0.0:
+            elif v[r] < 0.0:
                 code = 17
         if code == 0:
+            optional = (vwap[r], bid[r], ask[r], bid_size[r], ask_size[r])
             for k in range(5):  # optional columns may be missing (NaN) but never infinite
-                if np.isinf(values[5 + k, r]):
+                if np.isinf(optional[k]):
                     code = 18 + k
                     break
         if code == 0:
-            bid, ask = values[6, r], values[7, r]
-            if bid <= 0.0:
+            if bid[r] <= 0.0:
                 code = 23
-            elif ask <= 0.0:
+            elif ask[r] <= 0.0:
                 code = 24
-            elif bid > ask:
+            elif bid[r] > ask[r]:
                 code = 25
-            elif values[8, r] < 0.0:
+            elif bid_size[r] < 0.0:
                 code = 26
-            elif values[9, r] < 0.0:
+            elif ask_size[r] < 0.0:
                 code = 27
         codes[r] = code
 
 
-def problem_codes(values: np.ndarray) -> np.ndarray:
-    """Per column of a :func:`bar_value_matrix`, the first row rule it breaks (0: none), as int8 codes."""
-    codes = np.zeros(values.shape[1], dtype=np.int8)
-    _problem_codes_nb(np.ascontiguousarray(values, dtype=np.float64), codes)
+def problem_codes(columns: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Per row of :func:`bar_value_columns` output, the first rule it breaks (0: none), as int8 codes."""
+    codes = np.zeros(len(columns[0]), dtype=np.int8)
+    _problem_codes_nb(columns, codes)
     return codes
 
 
-def bar_value_matrix(bars: pd.DataFrame) -> np.ndarray:
-    """The numeric columns as a (len(BAR_VALUE_COLUMNS), n) float64 matrix; absent columns are NaN."""
-    values = np.full((len(BAR_VALUE_COLUMNS), len(bars)), np.nan)
-    for k, name in enumerate(BAR_VALUE_COLUMNS):
-        if name in bars:
+def bar_value_columns(bars: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """The numeric columns (:data:`BAR_VALUE_COLUMNS` order) as read-only float64 arrays, zero-copy
+    where the frame already holds float64; absent optional columns are NaN."""
+    columns = []
+    for name in BAR_VALUE_COLUMNS:
+        if name not in bars:
+            values = np.full(len(bars), np.nan)
+        else:
             try:
-                values[k] = bars[name].to_numpy(dtype="float64", na_value=np.nan)
+                values = bars[name].to_numpy(dtype="float64", na_value=np.nan)
             except (TypeError, ValueError) as exc:
                 raise DataValidationError(f"bars column {name!r} is not numeric (dtype {bars[name].dtype})") from exc
+        columns.append(read_only(values))
+    return tuple(columns)
+
+
+def read_only(values: np.ndarray) -> np.ndarray:
+    """``values`` flagged read-only (a view when it is writable): the kernels see one array type."""
+    if values.flags.writeable:
+        values = values.view()
+        values.flags.writeable = False
     return values
 
 
@@ -157,7 +168,7 @@ def bar_problems(bars: pd.DataFrame) -> pd.Series:
     One numba pass, shared with the feature engine's validation.
     """
     require_columns(bars, REQUIRED_COLUMNS, "bars")
-    problems = np.asarray(PROBLEM_REASONS, dtype=object)[problem_codes(bar_value_matrix(bars))]
+    problems = np.asarray(PROBLEM_REASONS, dtype=object)[problem_codes(bar_value_columns(bars))]
     missing_ts = bars["ts"].isna().to_numpy() & (problems == "")
     problems[missing_ts] = "missing timestamp"
     duplicated = bars.duplicated(subset=["ticker", "ts"], keep="first").to_numpy() & (problems == "")

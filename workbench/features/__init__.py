@@ -3,18 +3,23 @@ incrementally on a stream (:class:`OnlineFeatureEngine`) by the same kernels, wi
 
 from workbench.features._compute import compute
 from workbench.features._engine import OnlineFeatureEngine
+from workbench.features._inputs import compute_dataset, dataset_inputs
+from workbench.features._rows import BarBatch
 from workbench.features._spec import Feature, FeatureSpec
 from workbench.features._universe import AdjustmentBook, FeatureUniverse
 from workbench.features.frac_diff import MinOrderResult, ffd_weights, frac_diff_ffd, min_ffd_order
 
 __all__ = [
     "AdjustmentBook",
+    "BarBatch",
     "Feature",
     "FeatureSpec",
     "FeatureUniverse",
     "MinOrderResult",
     "OnlineFeatureEngine",
     "compute",
+    "compute_dataset",
+    "dataset_inputs",
     "ffd_weights",
     "frac_diff_ffd",
     "min_ffd_order",

@@ -54,6 +54,7 @@ class OnlineFeatureEngine:
         self.clock = TickerClock.empty(self.universe.n)
         self._vix_available = np.zeros(0, dtype=np.int64)
         self._vix_values = np.zeros(0)
+        self._reads_vix = any(f.reads_vix for f in self.families)
         self._categories = {column: pd.CategoricalDtype(categories) for f in self.families
                              for column, categories in f.categories(self.universe).items()}
 
@@ -105,16 +106,18 @@ class OnlineFeatureEngine:
         return BarBatch.from_frame(bars, self.universe)
 
     def _advance(self, batch: BarBatch, vix_at: VixLookup) -> np.ndarray:
-        rows = prepare_rows(batch, self.universe, self.book, self.clock, vix_at)
+        rows = prepare_rows(batch, self.universe, self.book, self.clock, vix_at if self._reads_vix else None)
         # feature-major storage: each kernel writes a column as one contiguous run of rows
-        ordered = np.empty((len(self.columns), len(rows)))
+        out = np.empty((len(self.columns), len(rows)))
         start = 0
         for family, state in zip(self.families, self.states, strict=True):
             width = len(family.columns)
-            family.run(rows, state, ordered[start:start + width].T)
+            family.run(rows, state, out[start:start + width].T)
             start += width
-        values = np.empty_like(ordered)
-        values[:, rows.order] = ordered
+        if rows.in_input_order:
+            return out.T
+        values = np.empty_like(out)
+        values[:, rows.order] = out
         return values.T
 
     def _frame(self, bars: pd.DataFrame, vix_at: VixLookup) -> pd.DataFrame:

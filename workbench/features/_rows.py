@@ -1,15 +1,17 @@
-"""Bars → validated, time-ordered numpy rows with everything the feature kernels read.
+"""Bars → validated numpy rows with everything the feature kernels read.
 
 Both the batch :func:`~workbench.features.compute` and the online engine go through
-:func:`prepare_rows`, so validation, ordering, the session clock, point-in-time context and
-corporate-action factors are defined once. The work is numpy and numba on a :class:`BarBatch`, so a
-5,000-ticker cross-section is prepared in well under a millisecond.
+:func:`prepare_rows`, so validation, the session clock, point-in-time context and corporate-action
+factors are defined once. Rows keep the caller's order whenever each ticker's bars are already in
+time order (the lake's (ticker, ts) order, or a stream's minute-by-minute order): per-ticker kernels
+then run without any sort, and only the cross-sectional families see a time-ordered copy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba as nb
 import numpy as np
@@ -18,11 +20,11 @@ import pandas as pd
 from workbench.data._calendar import session_index
 from workbench.data._schema import (
     BAR_VALUE_COLUMNS,
-    CLOSE,
     PROBLEM_REASONS,
     REQUIRED_COLUMNS,
-    bar_value_matrix,
+    bar_value_columns,
     problem_codes,
+    read_only,
     require_columns,
 )
 from workbench.errors import DataValidationError
@@ -30,19 +32,18 @@ from workbench.features._universe import AdjustmentBook, FeatureUniverse
 
 NS_PER_MINUTE = 60 * 1_000_000_000
 NAT = np.iinfo(np.int64).min
+IN_ORDER, UNSORTED, DUPLICATE, STALE = range(4)
 
 
 @dataclass(frozen=True)
 class BarBatch:
     """Bars as arrays, in the caller's order: what the engine consumes once a frame or a stream
-    message has been unpacked.
-
-    ``values`` rows follow :data:`~workbench.data._schema.BAR_VALUE_COLUMNS` (NaN where a column is absent).
-    """
+    message has been unpacked. ``columns`` follow :data:`~workbench.data._schema.BAR_VALUE_COLUMNS`
+    (read-only float64, NaN where a column is absent)."""
 
     ts: np.ndarray  # int64 ns UTC, end of the bar's minute
     ticker: np.ndarray  # int64 engine row
-    values: np.ndarray  # float64 (len(BAR_VALUE_COLUMNS), n)
+    columns: tuple[np.ndarray, ...]
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -62,32 +63,37 @@ class BarBatch:
             raise DataValidationError(
                 f"bars 'ts' must be timezone-aware timestamps (UTC bar ends), got dtype {ts.dtype}")
         stamps = ts.array.tz_convert("UTC").as_unit("ns").asi8
-        symbols = bars["ticker"].array  # hashed as-is: converting 5,000 strings costs more than the lookup
+        symbols = bars["ticker"].array  # hashed as-is: converting the strings costs more than the lookup
         missing = np.flatnonzero(stamps == NAT)
         if len(missing):
             raise DataValidationError(f"{len(missing)} bar(s) without a timestamp: first for ticker "
                                       f"{symbols[missing[0]]!r} (row {missing[0]})")
-        return cls(ts=stamps, ticker=universe.rows_of(symbols, stamps), values=bar_value_matrix(bars))
+        return cls(ts=read_only(stamps), ticker=read_only(universe.rows_of(symbols, stamps)),
+                   columns=bar_value_columns(bars))
 
     @classmethod
     def from_arrays(cls, ts: np.ndarray, ticker: np.ndarray, **columns: np.ndarray) -> BarBatch:
         """From int64 UTC nanoseconds, engine rows and one float array per bar column (the live path)."""
-        n = len(ts)
         unknown = sorted(set(columns) - set(BAR_VALUE_COLUMNS))
         if unknown:
             raise DataValidationError(f"unknown bar column(s) {unknown}; bars carry {list(BAR_VALUE_COLUMNS)}")
-        values = np.full((len(BAR_VALUE_COLUMNS), n), np.nan)
-        for k, name in enumerate(BAR_VALUE_COLUMNS):
-            if name in columns:
-                values[k] = columns[name]
-        return cls(ts=np.asarray(ts, dtype=np.int64), ticker=np.asarray(ticker, dtype=np.int64), values=values)
+        n = len(ts)
+        values = tuple(read_only(np.asarray(columns[c], dtype=np.float64) if c in columns else np.full(n, np.nan))
+                       for c in BAR_VALUE_COLUMNS)
+        if any(len(v) != n for v in values):
+            raise DataValidationError(f"bar columns differ in length from ts ({n})")
+        return cls(ts=read_only(np.asarray(ts, dtype=np.int64)), ticker=read_only(np.asarray(ticker, dtype=np.int64)),
+                   columns=values)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rows:
-    """One array per field, all of the same length, sorted by (ts, index instrument first, ticker row)."""
+    """One array per field, all of the same length, sorted by (ticker row, ts): each kernel walks one
+    ticker's bars after the other with its state hot in cache (:attr:`time_order` for the global order)."""
 
-    order: np.ndarray  # position of each row in the caller's frame
+    order: np.ndarray  # position of each row in the caller's batch
+    in_input_order: bool  # order is the identity: outputs need no reordering
+    index_row: int  # engine row of the index instrument (-1: none)
     ticker: np.ndarray  # engine row (int64)
     ts: np.ndarray  # int64 ns UTC, end of the bar's minute
     minute: np.ndarray  # ts in whole minutes since the epoch
@@ -100,7 +106,7 @@ class Rows:
     price_factor: np.ndarray  # multiply price state by this before using the bar (ex-date adjustment)
     volume_factor: np.ndarray
     log_shares: np.ndarray
-    vix: np.ndarray
+    vix: np.ndarray  # empty when no family reads it
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
@@ -114,6 +120,17 @@ class Rows:
 
     def __len__(self) -> int:
         return len(self.ts)
+
+    @cached_property
+    def time_order(self) -> np.ndarray:
+        """Positions in global time order, the index instrument first within a minute: the visiting
+        order of the cross-sectional kernels (computed once, only when one of them runs)."""
+        rank = np.where(self.ticker == self.index_row, -1, self.ticker)
+        if _is_time_ordered_nb(self.ts, rank):
+            return np.arange(len(self.ts))
+        if self.ts.min() == self.ts.max():  # one minute's cross-section: a single-key sort
+            return np.argsort(rank, kind="stable")
+        return np.lexsort((rank, self.ts))
 
 
 @dataclass
@@ -140,27 +157,46 @@ def _fail(message: str, batch: BarBatch, universe: FeatureUniverse, positions: n
     raise DataValidationError(f"{message}: " + "; ".join(shown) + more)
 
 
-def _time_order(batch: BarBatch, universe: FeatureUniverse) -> np.ndarray:
-    """Positions sorted by (ts, index instrument first, ticker row); one key when the batch is one minute."""
-    ts, ticker = batch.ts, batch.ticker
-    rank = np.where(universe.is_index[ticker], ticker - universe.n, ticker)
-    if len(ts) and ts.min() == ts.max():
-        return np.argsort(rank, kind="stable")
-    return np.lexsort((rank, ts))
+@nb.njit(cache=True)
+def _is_time_ordered_nb(ts, rank):  # pragma: no cover - numba
+    for r in range(1, len(ts)):
+        if ts[r] < ts[r - 1] or (ts[r] == ts[r - 1] and rank[r] < rank[r - 1]):
+            return False
+    return True
 
 
-def _session_clock(ts: np.ndarray, batch: BarBatch, universe: FeatureUniverse, order: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(session ordinal, minute of session, minutes to close, day of week) from the NYSE calendar."""
-    index = session_index()
-    position = index.locate(ts)
-    outside = np.flatnonzero(position < 0)
-    if len(outside):
-        _fail("bars outside the regular NYSE session (ts must be a bar end in (open, close])",
-              batch, universe, order[outside])
-    minute_of_session = (ts - index.open_ns[position]) // NS_PER_MINUTE
-    minutes_to_close = (index.close_ns[position] - ts) // NS_PER_MINUTE
-    return index.ordinal[position], minute_of_session, minutes_to_close, index.day_of_week[position]
+@nb.njit(cache=True)
+def _ticker_major_nb(ticker, ts, clock_last_ts):  # pragma: no cover - numba
+    """(status, row): IN_ORDER when rows are strictly sorted by (ticker row, ts) and newer than the
+    clock; else the first row that is UNSORTED, a DUPLICATE of its predecessor, or STALE (not newer
+    than the last bar an earlier batch delivered for its ticker)."""
+    for r in range(len(ticker)):
+        i = ticker[r]
+        first_of_run = r == 0 or i != ticker[r - 1]
+        if first_of_run and ts[r] <= clock_last_ts[i]:
+            return STALE, r
+        if r > 0 and (i < ticker[r - 1] or (i == ticker[r - 1] and ts[r] <= ts[r - 1])):
+            return (DUPLICATE if i == ticker[r - 1] and ts[r] == ts[r - 1] else UNSORTED), r
+    return IN_ORDER, -1
+
+
+@nb.njit(cache=True)
+def _session_clock_nb(ts, open_ns, close_ns, ordinal, dow, session, minute_of_session, minutes_to_close,
+                      day_of_week):  # pragma: no cover - numba
+    """Place every bar end in its NYSE session (open < ts <= close); returns the first row outside one, or -1.
+    The session found for one row is tried first for the next: a search only when the day changes."""
+    k = -1
+    for r in range(len(ts)):
+        t = ts[r]
+        if k < 0 or not (open_ns[k] < t <= close_ns[k]):
+            k = np.searchsorted(close_ns, t)
+            if k >= len(close_ns) or not open_ns[k] < t:
+                return r
+        session[r] = ordinal[k]
+        minute_of_session[r] = (t - open_ns[k]) // 60_000_000_000
+        minutes_to_close[r] = (close_ns[k] - t) // 60_000_000_000
+        day_of_week[r] = dow[k]
+    return -1
 
 
 @nb.njit(cache=True)
@@ -168,7 +204,7 @@ def _session_events_nb(ticker, session, close, offsets, ex_session, split_ratio,
                        ref_session, ts, last_ts, last_session, last_close, new_session, price_factor,
                        volume_factor, log_shares):  # pragma: no cover - numba
     """Per row: first bar of the session?, the ex-date factors to apply to state, log shares outstanding.
-    Rows are in time order, so the last assignment of ``last_ts`` is each ticker's newest bar."""
+    Each ticker's rows are in time order, so the last assignment of ``last_ts`` is its newest bar."""
     for r in range(len(ticker)):
         i = ticker[r]
         s = session[r]
@@ -194,39 +230,66 @@ def _session_events_nb(ticker, session, close, offsets, ex_session, split_ratio,
         last_ts[i] = ts[r]
 
 
+def _check_order(batch: BarBatch, universe: FeatureUniverse, clock: TickerClock) -> np.ndarray | None:
+    """None when the batch is already sorted by (ticker row, ts); else that sort (refusing duplicate
+    and stale bars, named)."""
+    status, row = _ticker_major_nb(batch.ticker, batch.ts, clock.last_ts)
+    order = None
+    if status == UNSORTED:
+        if batch.ts.min() == batch.ts.max():  # one minute's cross-section: a single-key sort
+            order = np.argsort(batch.ticker, kind="stable")
+        else:
+            order = np.lexsort((batch.ts, batch.ticker))
+        status, row = _ticker_major_nb(batch.ticker[order], batch.ts[order], clock.last_ts)
+    position = np.array([row if order is None else order[row]])
+    if status == DUPLICATE:
+        _fail("duplicate (ticker, ts)", batch, universe, position)
+    if status == STALE:
+        _fail("bars not newer than what this ticker already had (late, duplicate or out of order)",
+              batch, universe, position)
+    return order
+
+
 def prepare_rows(batch: BarBatch, universe: FeatureUniverse, book: AdjustmentBook, clock: TickerClock,
-                 vix_at: Callable[[np.ndarray], np.ndarray]) -> Rows:
-    """Validate ``batch``, order it, and derive every per-row input; advances ``clock``.
+                 vix_at: Callable[[np.ndarray], np.ndarray] | None) -> Rows:
+    """Validate ``batch`` and derive every per-row input; advances ``clock``.
 
     Raises a :class:`~workbench.errors.DataValidationError` naming the ticker and timestamp for
-    invalid prices, duplicate or out-of-order bars (older than what ``clock`` has seen), or bars
-    outside the session. Nothing is advanced when the batch is refused.
+    invalid prices, duplicate bars or bars not newer than what ``clock`` has seen, or bars outside
+    the session; nothing is advanced when the batch is refused. ``vix_at`` is None when no feature
+    reads the volatility index (``Rows.vix`` is then empty).
     """
-    codes = problem_codes(batch.values)
+    codes = problem_codes(batch.columns)
     bad = np.flatnonzero(codes)
     if len(bad):
         _fail(f"{len(bad)} invalid bar(s)", batch, universe, bad, [PROBLEM_REASONS[c] for c in codes[bad[:5]]])
-    order = _time_order(batch, universe)
-    ticker, ts = batch.ticker[order], batch.ts[order]
-    repeated = np.flatnonzero((ticker[1:] == ticker[:-1]) & (ts[1:] == ts[:-1])) + 1
-    if len(repeated):
-        _fail("duplicate (ticker, ts)", batch, universe, order[repeated])
-    stale = ts <= clock.last_ts[ticker]
-    if stale.any():
-        _fail("bars not newer than what this ticker already had (late, duplicate or out of order)",
-              batch, universe, order[np.flatnonzero(stale)])
-    session, minute_of_session, minutes_to_close, dow = _session_clock(ts, batch, universe, order)
+    order = _check_order(batch, universe, clock)
+    if order is None:
+        ticker, ts, columns = batch.ticker, batch.ts, batch.columns
+        order = np.arange(len(batch))
+        in_input_order = True
+    else:
+        ticker, ts = read_only(batch.ticker[order]), read_only(batch.ts[order])
+        columns = tuple(read_only(c[order]) for c in batch.columns)
+        in_input_order = False
     n = len(ts)
-    values = batch.values[:, order]
-    columns = dict(zip(BAR_VALUE_COLUMNS, values, strict=True))
-    new_session = np.zeros(n, dtype=np.bool_)
-    price_factor, volume_factor, log_shares = np.ones(n), np.ones(n), np.full(n, np.nan)
-    _session_events_nb(ticker, session, values[CLOSE], book.offsets, book.ex_session, book.split_ratio,
+    session, minute_of_session, minutes_to_close, dow = (np.empty(n, dtype=np.int64) for _ in range(4))
+    index = session_index()
+    outside = _session_clock_nb(ts, index.open_ns, index.close_ns, index.ordinal, index.day_of_week, session,
+                                minute_of_session, minutes_to_close, dow)
+    if outside >= 0:
+        _fail("bars outside the regular NYSE session (ts must be a bar end in (open, close])",
+              batch, universe, order[[outside]])
+    new_session = np.empty(n, dtype=np.bool_)
+    price_factor, volume_factor, log_shares = np.empty(n), np.empty(n), np.empty(n)
+    close = columns[BAR_VALUE_COLUMNS.index("close")]
+    _session_events_nb(ticker, session, close, book.offsets, book.ex_session, book.split_ratio,
                        book.cash_dividend, universe.log_shares, universe.ref_session, ts, clock.last_ts,
                        clock.last_session, clock.last_close, new_session, price_factor, volume_factor, log_shares)
     return Rows(
-        order=order, ticker=ticker, ts=ts, minute=ts // NS_PER_MINUTE, session=session,
-        minute_of_session=minute_of_session, minutes_to_close=minutes_to_close, day_of_week=dow,
+        order=order, in_input_order=in_input_order, index_row=universe.index_row, ticker=ticker, ts=ts, minute=ts // NS_PER_MINUTE,
+        session=session, minute_of_session=minute_of_session, minutes_to_close=minutes_to_close, day_of_week=dow,
         sector=universe.sector_code[ticker], new_session=new_session, price_factor=price_factor,
-        volume_factor=volume_factor, log_shares=log_shares, vix=vix_at(ts), **columns,
+        volume_factor=volume_factor, log_shares=log_shares,
+        vix=vix_at(ts) if vix_at is not None else np.empty(0), **dict(zip(BAR_VALUE_COLUMNS, columns, strict=True)),
     )

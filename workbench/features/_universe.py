@@ -9,6 +9,8 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.data._schema import require_columns
 from workbench.errors import UnknownTickerError
@@ -16,7 +18,8 @@ from workbench.errors import UnknownTickerError
 
 @dataclass(frozen=True)
 class FeatureUniverse:
-    """Static per-ticker inputs, aligned with ``tickers`` (row ``i`` of every engine state is ticker ``i``).
+    """Static per-ticker inputs, aligned with ``tickers`` (row ``i`` of every engine state is ticker ``i``;
+    rows are in symbol order).
 
     ``log_shares`` is log(market_cap / ref_close): with the split ratios since the reference session it
     gives the market cap as of any bar; NaN when the market cap is unknown.
@@ -40,7 +43,9 @@ class FeatureUniverse:
         """
         frame = pd.DataFrame({"ticker": list(tickers)}) if isinstance(tickers, list) else tickers.copy()
         require_columns(frame, ["ticker"], "tickers")
-        symbols = frame["ticker"].astype(str).to_numpy(dtype=object)
+        # rows in symbol order: the lake's (ticker, ts) bars then arrive already in engine order
+        frame = frame.assign(ticker=frame["ticker"].astype(str)).sort_values("ticker", kind="stable")
+        symbols = frame["ticker"].to_numpy(dtype=object)
         if len(set(symbols)) != len(symbols):
             raise ValueError("tickers contains duplicate symbols")
         sectors = frame["sector"] if "sector" in frame else pd.Series([None] * len(frame))
@@ -80,13 +85,21 @@ class FeatureUniverse:
         return len(self.sector_names)
 
     @cached_property
-    def _symbol_index(self) -> pd.Index:
-        """Hash index of the symbols, built once (ticker lookup runs on every engine update)."""
-        return pd.Index(self.tickers)
+    def _symbol_set(self) -> pa.Array:
+        """The symbols as an Arrow array, built once: Arrow's hash lookup runs on every engine update."""
+        return pa.array(self.tickers, type=pa.string())
+
+    def _codes(self, tickers: object) -> np.ndarray:
+        try:
+            symbols = pa.array(tickers, type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+            return pd.Index(self.tickers).get_indexer(pd.Index(tickers, dtype=object))
+        return pc.index_in(symbols, value_set=self._symbol_set).to_numpy(zero_copy_only=False)
 
     def rows_of(self, tickers: np.ndarray, stamps: np.ndarray | None = None) -> np.ndarray:
         """Engine row of each ticker; an unknown one raises, naming it (and its first timestamp)."""
-        codes = self._symbol_index.get_indexer(tickers)
+        codes = self._codes(tickers)
+        codes = np.where(np.isnan(codes), -1, codes) if codes.dtype.kind == "f" else codes
         if (codes < 0).any():
             bad = int(np.flatnonzero(codes < 0)[0])
             when = f" at {pd.Timestamp(stamps[bad], tz='UTC')}" if stamps is not None else ""

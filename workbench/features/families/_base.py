@@ -21,12 +21,15 @@ class Family(ABC):
     """A group of features sharing one state machine (e.g. MACD line, signal and histogram).
 
     Subclasses declare ``kind``, ``param_defaults`` (every accepted parameter with its default),
-    ``columns`` and ``state``; ``run`` must be causal: row ``r`` may read only rows ``<= r``.
+    ``columns`` and ``state``; ``run`` must be causal: row ``r`` may read only rows ``<= r``. Rows come
+    sorted by (ticker, ts); kernels that read other tickers' bars visit them in ``rows.time_order``.
     """
 
     kind: ClassVar[str]
     param_defaults: ClassVar[Mapping[str, Any]] = {}
     categorical: ClassVar[bool] = False
+    #: reads ``Rows.vix`` (the point-in-time volatility index is looked up only when some family does)
+    reads_vix: ClassVar[bool] = False
     #: how the family treats session boundaries, halts/missing minutes and splits (documentation)
     semantics: ClassVar[str] = ""
 

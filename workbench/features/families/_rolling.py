@@ -6,7 +6,7 @@ from __future__ import annotations
 import numba as nb
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # inlined into the kernels: a call per row costs ~15 ns
 def push_with_squares_nb(ring, sums, count, pos, i, x):  # pragma: no cover - numba
     """Add ``x`` to ticker ``i``'s window (dropping the oldest once full); sums[i] = (sum, sum of squares)."""
     window = ring.shape[1]
@@ -17,8 +17,13 @@ def push_with_squares_nb(ring, sums, count, pos, i, x):  # pragma: no cover - nu
     ring[i, pos[i]] = x
     sums[i, 0] += x
     sums[i, 1] += x * x
-    pos[i] = (pos[i] + 1) % window
+    pos[i] = pos[i] + 1 if pos[i] + 1 < window else 0
     count[i] += 1
     if pos[i] == 0:  # a full turn: re-sum exactly
-        sums[i, 0] = ring[i, :].sum()
-        sums[i, 1] = (ring[i, :] * ring[i, :]).sum()
+        total = 0.0
+        squares = 0.0
+        for k in range(window):  # a loop, not array expressions: no temporary allocated per wrap
+            total += ring[i, k]
+            squares += ring[i, k] * ring[i, k]
+        sums[i, 0] = total
+        sums[i, 1] = squares

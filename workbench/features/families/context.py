@@ -40,6 +40,7 @@ class VolatilityIndex(Family):
     """``vix``: the volatility-index level as published at the bar's end."""
 
     kind: ClassVar[str] = "vix"
+    reads_vix = True
 
     @property
     def columns(self) -> tuple[str, ...]:

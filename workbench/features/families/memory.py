@@ -32,7 +32,7 @@ def _ffd_nb(ticker, pf, close, reversed_weights, ring, count, pos, out):  # prag
         p = pos[i]
         ring[i, p] = x
         ring[i, p + width] = x
-        pos[i] = (p + 1) % width
+        pos[i] = p + 1 if p + 1 < width else 0
         count[i] += 1
         if count[i] < width:
             out[r, 0] = np.nan

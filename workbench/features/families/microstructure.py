@@ -50,7 +50,7 @@ def _imbalance_nb(ticker, bid_size, ask_size, window, ring, count, pos, out):  #
         value = (bid_size[r] - ask_size[r]) / total if total > 0.0 else np.nan
         out[r, 0] = value
         ring[i, pos[i]] = value
-        pos[i] = (pos[i] + 1) % window
+        pos[i] = pos[i] + 1 if pos[i] + 1 < window else 0
         count[i] += 1
         if count[i] < window:
             out[r, 1] = np.nan

@@ -125,7 +125,7 @@ class ATR(Family):
                 state["count"], state["prev"], state["atr"], out, normalize)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # inlined into the kernels: a call per row costs ~15 ns
 def intraday_return_nb(i, r, new_session, open_, close, prev_close):  # pragma: no cover - numba
     """One-bar log return within the session: vs the previous close, or vs the open on a session's first bar."""
     if new_session[r] or np.isnan(prev_close[i]):
@@ -148,7 +148,7 @@ def _realized_vol_nb(ticker, pf, new_session, open_, close, window, prev, ring, 
             total[i] -= ring[i, pos[i]]
         ring[i, pos[i]] = sq
         total[i] += sq
-        pos[i] = (pos[i] + 1) % window
+        pos[i] = pos[i] + 1 if pos[i] + 1 < window else 0
         count[i] += 1
         if pos[i] == 0:  # a full turn: re-sum exactly
             total[i] = ring[i, :].sum()

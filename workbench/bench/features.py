@@ -1,0 +1,146 @@
+"""``wb bench features``: batch throughput of the catalog against a plain-pandas and a TA-Lib baseline
+run in the same process on the same bars, and the online engine's latency for one cross-section."""
+
+from __future__ import annotations
+
+import gc
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import talib
+
+from workbench.bench.pandas_features import pandas_features
+from workbench.data import Dataset
+from workbench.data.synth import SynthConfig, build_synthetic_market
+from workbench.features import FeatureSpec, OnlineFeatureEngine, compute, dataset_inputs
+
+#: the families the pandas baseline also computes
+PANDAS_KINDS = ("log_return", "roc", "rsi", "macd", "bollinger", "atr", "realized_vol", "obv_z", "volume_z_tod",
+                "vwap_dev")
+#: the families whose indicator TA-Lib also computes
+TALIB_KINDS = ("roc", "rsi", "macd", "bollinger", "atr", "obv_z")
+
+
+def best_of(repeats: int, fn: Callable[[], object]) -> float:
+    """Fastest wall time of ``repeats`` runs (the usual benchmark estimate: noise only adds time)."""
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def talib_loop(per_ticker: list[dict[str, np.ndarray]]) -> None:
+    """ROC, RSI, MACD, Bollinger, ATR and OBV, one TA-Lib call each, ticker by ticker."""
+    for bars in per_ticker:
+        close = bars["close"]
+        talib.ROC(close, 10)
+        talib.RSI(close, 14)
+        talib.MACD(close, 12, 26, 9)
+        talib.BBANDS(close, 20, 2.0, 2.0)
+        talib.ATR(bars["high"], bars["low"], close, 14)
+        talib.OBV(close, bars["volume"])
+
+
+def _split_by_ticker(bars: pd.DataFrame) -> list[dict[str, np.ndarray]]:
+    ordered = bars.sort_values(["ticker", "ts"], kind="stable")
+    bounds = np.flatnonzero(ordered["ticker"].to_numpy()[1:] != ordered["ticker"].to_numpy()[:-1]) + 1
+    columns = {c: ordered[c].to_numpy(dtype=float) for c in ("high", "low", "close", "volume")}
+    return [{c: v[a:b] for c, v in columns.items()}
+            for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(ordered)], strict=True)]
+
+
+def _latencies(update: Callable[[Any], object], inputs: list[Any]) -> np.ndarray:
+    gc.collect()
+    spent = np.empty(len(inputs))
+    for k, item in enumerate(inputs):
+        started = time.perf_counter()
+        update(item)
+        spent[k] = time.perf_counter() - started
+    return spent * 1e3
+
+
+def online_latency(dataset: Dataset, spec: FeatureSpec, *, warmup: int, minutes: int) -> dict[str, float]:
+    """p50/p99 of ``update`` (a DataFrame per minute) and ``update_batch`` (pre-unpacked arrays) for each
+    minute's full cross-section, after ``warmup`` minutes have filled the state."""
+    bars = dataset.bars(adjust="raw")
+    minutes_of_bars = [frame for _, frame in bars.groupby("ts", sort=True)][:warmup + minutes]
+    if len(minutes_of_bars) < warmup + minutes:
+        raise ValueError(f"the online dataset has {len(minutes_of_bars)} minutes; need {warmup + minutes}")
+    inputs = dataset_inputs(dataset)
+    inputs.pop("vix")
+    result: dict[str, float] = {"online_tickers": int(minutes_of_bars[warmup]["ticker"].nunique())}
+    for mode in ("update", "update_batch"):
+        engine = OnlineFeatureEngine(spec, **inputs)
+        for frame in minutes_of_bars[:warmup]:
+            engine.update(frame)
+        timed = minutes_of_bars[warmup:]
+        if mode == "update":
+            spent = _latencies(engine.update, timed)
+        else:
+            spent = _latencies(engine.update_batch, [engine.batch(frame) for frame in timed])
+        prefix = "online" if mode == "update" else "online_batch"
+        result[f"{prefix}_p50_ms"] = round(float(np.percentile(spent, 50)), 3)
+        result[f"{prefix}_p99_ms"] = round(float(np.percentile(spent, 99)), 3)
+    return result
+
+
+def run_feature_benchmark(n_tickers: int = 500, n_days: int = 5, *, online_tickers: int = 5000,
+                          online_minutes: int = 300, warmup_minutes: int = 60, repeats: int = 3, seed: int = 7,
+                          report: Callable[[str], None] = print) -> dict[str, Any]:
+    """Build the synthetic markets in a temporary folder, measure, and return the numbers."""
+    spec = FeatureSpec.default()
+    with tempfile.TemporaryDirectory(prefix="wb-bench-features-") as folder:
+        report(f"building {n_tickers} tickers x {n_days} sessions and {online_tickers} tickers x 1 session ...")
+        batch_set = Dataset(build_synthetic_market(SynthConfig(n_tickers=n_tickers, n_days=n_days, seed=seed),
+                                                   str(Path(folder) / "batch"), progress=False))
+        online_set = Dataset(build_synthetic_market(SynthConfig(n_tickers=online_tickers, n_days=1, seed=seed),
+                                                    str(Path(folder) / "online"), progress=False))
+        bars = batch_set.bars(adjust="raw")
+        inputs = dataset_inputs(batch_set)
+        rows = len(bars)
+        compute(bars.head(5000), spec, **inputs)  # compile (or load) the numba kernels outside the timings
+
+        report(f"batch: {rows:,} bars, full catalog ({len(spec.columns)} columns), best of {repeats} ...")
+        full = best_of(repeats, lambda: compute(bars, spec, **inputs))
+        ours_pandas_set = best_of(repeats, lambda: compute(bars, spec.select(PANDAS_KINDS), **inputs))
+        report("pandas groupby-rolling baseline ...")
+        pandas_time = best_of(repeats, lambda: pandas_features(bars))
+        ours_talib_set = best_of(repeats, lambda: compute(bars, spec.select(TALIB_KINDS), **inputs))
+        per_ticker = _split_by_ticker(bars)
+        report("TA-Lib ticker-by-ticker loop ...")
+        talib_time = best_of(repeats, lambda: talib_loop(per_ticker))
+
+        report(f"online: {online_tickers} tickers, {online_minutes} timed minutes after {warmup_minutes} ...")
+        online = online_latency(online_set, spec, warmup=warmup_minutes, minutes=online_minutes)
+    return {
+        "tickers": n_tickers, "days": n_days, "rows": rows,
+        "batch_seconds": round(full, 3), "batch_rows_per_s": round(rows / full),
+        "pandas_subset_seconds": round(pandas_time, 3), "ours_pandas_subset_seconds": round(ours_pandas_set, 3),
+        "ratio_vs_pandas": round(pandas_time / ours_pandas_set, 2),
+        "talib_seconds": round(talib_time, 3), "ours_talib_subset_seconds": round(ours_talib_set, 3),
+        "ratio_vs_talib": round(talib_time / ours_talib_set, 2),
+        **online,
+    }
+
+
+def format_feature_benchmark(result: dict[str, Any]) -> str:
+    """Human-readable lines of :func:`run_feature_benchmark`'s result."""
+    return "\n".join([
+        f"batch   full catalog: {result['rows']:,} bars in {result['batch_seconds']:.2f}s = "
+        f"{result['batch_rows_per_s']:,} rows/s",
+        f"pandas  momentum/volatility/volume: pandas {result['pandas_subset_seconds']:.2f}s vs ours "
+        f"{result['ours_pandas_subset_seconds']:.2f}s -> {result['ratio_vs_pandas']:.1f}x faster (goal >= 10x)",
+        f"talib   ROC/RSI/MACD/BBANDS/ATR/OBV: TA-Lib loop {result['talib_seconds']:.2f}s vs ours "
+        f"{result['ours_talib_subset_seconds']:.2f}s -> speed ratio {result['ratio_vs_talib']:.2f} (goal >= 0.5)",
+        f"online  {result['online_tickers']:,}-ticker cross-section: update(DataFrame) p50 "
+        f"{result['online_p50_ms']:.2f} ms p99 {result['online_p99_ms']:.2f} ms; update_batch(arrays) p50 "
+        f"{result['online_batch_p50_ms']:.2f} ms p99 {result['online_batch_p99_ms']:.2f} ms (goal p99 <= 2 ms)",
+    ])
