@@ -84,7 +84,18 @@ PROBLEM_REASONS: tuple[str, ...] = (
 def _problem_codes_nb(columns, codes):  # pragma: no cover - numba
     """codes[r] = the first rule (index into PROBLEM_REASONS) row r breaks, 0 when it breaks none."""
     o, h, lo, c, v, vwap, bid, ask, bid_size, ask_size = columns
+    inf = np.inf
     for r in range(len(codes)):
+        # fast path, branch-free: every rule holds (NaN compares false, so NaN prices fail here)
+        valid = ((o[r] > 0.0) & (o[r] < inf) & (h[r] < inf) & (lo[r] > 0.0) & (h[r] >= lo[r])
+                 & (c[r] >= lo[r]) & (c[r] <= h[r]) & (o[r] >= lo[r]) & (o[r] <= h[r])
+                 & (v[r] >= 0.0) & (v[r] < inf) & (abs(vwap[r]) != inf) & (abs(bid[r]) != inf)
+                 & (abs(ask[r]) != inf) & (abs(bid_size[r]) != inf) & (abs(ask_size[r]) != inf)
+                 & ~(bid[r] <= 0.0) & ~(ask[r] <= 0.0) & ~(bid[r] > ask[r]) & ~(bid_size[r] < 0.0)
+                 & ~(ask_size[r] < 0.0))
+        if valid:
+            codes[r] = 0
+            continue
         code = 0
         prices = (o[r], h[r], lo[r], c[r])
         for p in range(4):  # prices: NaN, infinite, non-positive

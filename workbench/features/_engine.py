@@ -17,7 +17,7 @@ from workbench.features._spec import FeatureSpec
 from workbench.features._universe import AdjustmentBook, FeatureUniverse
 from workbench.features.families import Family, State, family_for
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: previous closes held as log closes
 VixLookup = Callable[[np.ndarray], np.ndarray]
 
 
@@ -122,15 +122,14 @@ class OnlineFeatureEngine:
 
     def _frame(self, bars: pd.DataFrame, vix_at: VixLookup) -> pd.DataFrame:
         values = self._advance(self.batch(bars), vix_at)
-        columns: dict[str, object] = {}
+        # one zero-copy float block (feature-major underneath), then the categoricals swapped in
+        frame = pd.DataFrame(values, index=bars.index, columns=self.columns, copy=False)
         for k, name in enumerate(self.columns):
             dtype = self._categories.get(name)
-            if dtype is None:
-                columns[name] = values[:, k]
-            else:
+            if dtype is not None:
                 codes = np.where(np.isnan(values[:, k]), -1, values[:, k]).astype(np.int64)
-                columns[name] = pd.Categorical.from_codes(codes, dtype=dtype)
-        return pd.DataFrame(columns, index=bars.index, copy=False)
+                frame[name] = pd.Categorical.from_codes(codes, dtype=dtype)
+        return frame
 
     # -- crash recovery --------------------------------------------------------------------------
 

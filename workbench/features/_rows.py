@@ -122,6 +122,21 @@ class Rows:
         return len(self.ts)
 
     @cached_property
+    def log_close(self) -> np.ndarray:
+        """log(close), vectorized once for every kernel that works in log prices."""
+        return np.log(self.close)
+
+    @cached_property
+    def log_open(self) -> np.ndarray:
+        """log(open), for the first bar's intraday return of a session."""
+        return np.log(self.open)
+
+    @cached_property
+    def log1p_volume(self) -> np.ndarray:
+        """log(1 + volume)."""
+        return np.log1p(self.volume)
+
+    @cached_property
     def time_order(self) -> np.ndarray:
         """Positions in global time order, the index instrument first within a minute: the visiting
         order of the cross-sectional kernels (computed once, only when one of them runs)."""
@@ -157,15 +172,15 @@ def _fail(message: str, batch: BarBatch, universe: FeatureUniverse, positions: n
     raise DataValidationError(f"{message}: " + "; ".join(shown) + more)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _is_time_ordered_nb(ts, rank):  # pragma: no cover - numba
-    for r in range(1, len(ts)):
+    for r in range(1, len(ts)):  # noqa: SIM110 - an explicit loop numba compiles
         if ts[r] < ts[r - 1] or (ts[r] == ts[r - 1] and rank[r] < rank[r - 1]):
             return False
     return True
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _ticker_major_nb(ticker, ts, clock_last_ts):  # pragma: no cover - numba
     """(status, row): IN_ORDER when rows are strictly sorted by (ticker row, ts) and newer than the
     clock; else the first row that is UNSORTED, a DUPLICATE of its predecessor, or STALE (not newer
@@ -180,7 +195,7 @@ def _ticker_major_nb(ticker, ts, clock_last_ts):  # pragma: no cover - numba
     return IN_ORDER, -1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _session_clock_nb(ts, open_ns, close_ns, ordinal, dow, session, minute_of_session, minutes_to_close,
                       day_of_week):  # pragma: no cover - numba
     """Place every bar end in its NYSE session (open < ts <= close); returns the first row outside one, or -1.
@@ -199,7 +214,7 @@ def _session_clock_nb(ts, open_ns, close_ns, ordinal, dow, session, minute_of_se
     return -1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _session_events_nb(ticker, session, close, offsets, ex_session, split_ratio, cash_dividend, log_shares_static,
                        ref_session, ts, last_ts, last_session, last_close, new_session, price_factor,
                        volume_factor, log_shares):  # pragma: no cover - numba
@@ -212,16 +227,19 @@ def _session_events_nb(ticker, session, close, offsets, ex_session, split_ratio,
         new_session[r] = s != prev
         pf = 1.0
         vf = 1.0
-        shares = log_shares_static[i]
-        for a in range(offsets[i], offsets[i + 1]):
-            ex = ex_session[a]
-            if prev >= 0 and prev < ex <= s:
-                pf /= split_ratio[a]
-                vf *= split_ratio[a]
-                if cash_dividend[a] > 0.0 and last_close[i] > 0.0:
-                    pf *= 1.0 - cash_dividend[a] / last_close[i]  # paid on pre-split shares
-            if ref_session[i] < ex <= s:
-                shares += np.log(split_ratio[a])
+        if r > 0 and s == prev and ticker[r - 1] == i:  # same session as the ticker's previous row
+            shares = log_shares[r - 1]
+        else:  # actions take effect at a session's first bar: scan them only then
+            shares = log_shares_static[i]
+            for a in range(offsets[i], offsets[i + 1]):
+                ex = ex_session[a]
+                if prev >= 0 and prev < ex <= s:
+                    pf /= split_ratio[a]
+                    vf *= split_ratio[a]
+                    if cash_dividend[a] > 0.0 and last_close[i] > 0.0:
+                        pf *= 1.0 - cash_dividend[a] / last_close[i]  # paid on pre-split shares
+                if ref_session[i] < ex <= s:
+                    shares += np.log(split_ratio[a])
         price_factor[r] = pf
         volume_factor[r] = vf
         log_shares[r] = shares
@@ -287,8 +305,9 @@ def prepare_rows(batch: BarBatch, universe: FeatureUniverse, book: AdjustmentBoo
                        book.cash_dividend, universe.log_shares, universe.ref_session, ts, clock.last_ts,
                        clock.last_session, clock.last_close, new_session, price_factor, volume_factor, log_shares)
     return Rows(
-        order=order, in_input_order=in_input_order, index_row=universe.index_row, ticker=ticker, ts=ts, minute=ts // NS_PER_MINUTE,
-        session=session, minute_of_session=minute_of_session, minutes_to_close=minutes_to_close, day_of_week=dow,
+        order=order, in_input_order=in_input_order, index_row=universe.index_row, ticker=ticker, ts=ts,
+        minute=ts // NS_PER_MINUTE, session=session, minute_of_session=minute_of_session,
+        minutes_to_close=minutes_to_close, day_of_week=dow,
         sector=universe.sector_code[ticker], new_session=new_session, price_factor=price_factor,
         volume_factor=volume_factor, log_shares=log_shares,
         vix=vix_at(ts) if vix_at is not None else np.empty(0), **dict(zip(BAR_VALUE_COLUMNS, columns, strict=True)),

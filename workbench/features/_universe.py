@@ -90,10 +90,12 @@ class FeatureUniverse:
         return pa.array(self.tickers, type=pa.string())
 
     def _codes(self, tickers: object) -> np.ndarray:
-        try:
-            symbols = pa.array(tickers, type=pa.string(), from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-            return pd.Index(self.tickers).get_indexer(pd.Index(tickers, dtype=object))
+        symbols = tickers.__arrow_array__() if hasattr(tickers, "__arrow_array__") else None  # zero-copy
+        if symbols is None or not pa.types.is_string(symbols.type):
+            try:
+                symbols = pa.array(tickers, type=pa.string(), from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+                return pd.Index(self.tickers).get_indexer(pd.Index(tickers, dtype=object))
         return pc.index_in(symbols, value_set=self._symbol_set).to_numpy(zero_copy_only=False)
 
     def rows_of(self, tickers: np.ndarray, stamps: np.ndarray | None = None) -> np.ndarray:

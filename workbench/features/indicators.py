@@ -26,7 +26,8 @@ def _series_rows(close: ArrayLike, high: ArrayLike | None = None, low: ArrayLike
     if np.isnan(c).any() or np.isinf(c).any():
         raise ValueError("close holds NaN or infinite values; clean or drop them first")
     zeros, ones, nan = np.zeros(n, dtype=np.int64), np.ones(n), np.full(n, np.nan)
-    return Rows(order=np.arange(n), in_input_order=True, index_row=-1, ticker=zeros, ts=zeros, minute=np.arange(n, dtype=np.int64), session=zeros,
+    return Rows(order=np.arange(n), in_input_order=True, index_row=-1, ticker=zeros, ts=zeros,
+                minute=np.arange(n, dtype=np.int64), session=zeros,
                 minute_of_session=zeros, minutes_to_close=zeros, day_of_week=zeros, sector=zeros,
                 new_session=np.zeros(n, dtype=np.bool_), price_factor=ones, volume_factor=ones,
                 log_shares=nan, vix=nan, open=c, high=np.asarray(high if high is not None else c, dtype=float),

@@ -1,29 +1,34 @@
 """The rolling-window state step shared by the kernels: a ring of the last ``window`` values with their
-running sum and sum of squares, re-summed exactly at each full turn so rounding never accumulates."""
+running sum and sum of squares, re-summed exactly at each full turn so rounding never accumulates.
+
+Kernels keep a ticker's scalar state in local variables while consecutive rows belong to that ticker
+(rows come ticker by ticker in batch): the step takes and returns the scalars, so the running sums stay
+in registers instead of making a memory round trip per bar.
+"""
 
 from __future__ import annotations
 
 import numba as nb
 
 
-@nb.njit(cache=True, inline="always")  # inlined into the kernels: a call per row costs ~15 ns
-def push_with_squares_nb(ring, sums, count, pos, i, x):  # pragma: no cover - numba
-    """Add ``x`` to ticker ``i``'s window (dropping the oldest once full); sums[i] = (sum, sum of squares)."""
+@nb.njit(cache=True, error_model="numpy", inline="always")  # inlined: a call per row costs ~15 ns
+def push_with_squares_nb(ring, i, total, squares, count, pos, x):  # pragma: no cover - numba
+    """Add ``x`` to ticker ``i``'s window (dropping the oldest once full); returns the new
+    (sum, sum of squares, count, position)."""
     window = ring.shape[1]
-    if count[i] >= window:
-        old = ring[i, pos[i]]
-        sums[i, 0] -= old
-        sums[i, 1] -= old * old
-    ring[i, pos[i]] = x
-    sums[i, 0] += x
-    sums[i, 1] += x * x
-    pos[i] = pos[i] + 1 if pos[i] + 1 < window else 0
-    count[i] += 1
-    if pos[i] == 0:  # a full turn: re-sum exactly
+    if count >= window:
+        old = ring[i, pos]
+        total -= old
+        squares -= old * old
+    ring[i, pos] = x
+    total += x
+    squares += x * x
+    pos = pos + 1 if pos + 1 < window else 0
+    count += 1
+    if pos == 0:  # a full turn: re-sum exactly
         total = 0.0
         squares = 0.0
-        for k in range(window):  # a loop, not array expressions: no temporary allocated per wrap
+        for k in range(window):
             total += ring[i, k]
             squares += ring[i, k] * ring[i, k]
-        sums[i, 0] = total
-        sums[i, 1] = squares
+    return total, squares, count, pos

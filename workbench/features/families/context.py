@@ -66,7 +66,7 @@ class LogMarketCap(Family):
         return {}
 
     def run(self, rows: Rows, state: State, out: np.ndarray) -> None:
-        out[:, 0] = rows.log_shares + np.log(rows.close)
+        out[:, 0] = rows.log_shares + rows.log_close
 
 
 class Categories(Family):

@@ -29,7 +29,7 @@ def _lags(family: Family) -> tuple[int, ...]:
     return tuple(lags)
 
 
-@nb.njit(cache=True, inline="always")  # inlined into the kernels: a call per row costs ~15 ns
+@nb.njit(cache=True, error_model="numpy", inline="always")  # inlined into the kernels: a call per row costs ~15 ns
 def _lookup_nb(minutes, values, g, wanted):  # pragma: no cover - numba
     """Value stored for ``wanted`` minute in group ``g``'s ring, NaN if that minute is not there."""
     for k in range(minutes.shape[1]):
@@ -38,8 +38,8 @@ def _lookup_nb(minutes, values, g, wanted):  # pragma: no cover - numba
     return np.nan
 
 
-@nb.njit(cache=True)
-def _group_lags_nb(seq, ticker, minute, new_session, open_, close, pf, group_of_ticker, lags, prev, current,
+@nb.njit(cache=True, error_model="numpy")
+def _group_lags_nb(seq, ticker, minute, new_session, log_open, log_close, pf, group_of_ticker, lags, prev, current,
                    acc, ring_minute, ring_value, ring_pos, out, index_only):  # pragma: no cover - numba
     """Per-minute group (sector, or the index as group 0) mean intraday return, read back at t - lag.
 
@@ -62,9 +62,9 @@ def _group_lags_nb(seq, ticker, minute, new_session, open_, close, pf, group_of_
                     acc[g, 1] = 0.0
             current[0] = m
         if pf[r] != 1.0:
-            prev[i] *= pf[r]
-        ret = intraday_return_nb(i, r, new_session, open_, close, prev)
-        prev[i] = close[r]
+            prev[i] += np.log(pf[r])
+        ret = intraday_return_nb(r, new_session, log_open, log_close, prev[i])
+        prev[i] = log_close[r]
         g = 0 if index_only else group_of_ticker[i]
         for j in range(len(lags)):
             out[r, j] = _lookup_nb(ring_minute, ring_value, g, m - lags[j]) if g >= 0 else np.nan
@@ -104,9 +104,9 @@ class _GroupLags(Family):
                 "ring_value": np.full((n_groups, depth), np.nan), "ring_pos": np.zeros(n_groups, dtype=np.int64)}
 
     def run(self, rows: Rows, state: State, out: np.ndarray) -> None:
-        _group_lags_nb(rows.time_order, rows.ticker, rows.minute, rows.new_session, rows.open, rows.close, rows.price_factor,
-                       state["groups"], np.asarray(self.params["lags"], dtype=np.int64), state["prev"],
-                       state["current"], state["acc"], state["ring_minute"], state["ring_value"],
+        _group_lags_nb(rows.time_order, rows.ticker, rows.minute, rows.new_session, rows.log_open, rows.log_close,
+                       rows.price_factor, state["groups"], np.asarray(self.params["lags"], dtype=np.int64),
+                       state["prev"], state["current"], state["acc"], state["ring_minute"], state["ring_value"],
                        state["ring_pos"], out, self.index_only)
 
 
@@ -125,8 +125,8 @@ class SectorLags(_GroupLags):
     prefix = "sector"
 
 
-@nb.njit(cache=True)
-def _beta_nb(seq, ticker, minute, new_session, open_, close, pf, index_row, window, prev, index_now, ring, count,
+@nb.njit(cache=True, error_model="numpy")
+def _beta_nb(seq, ticker, minute, new_session, log_open, log_close, pf, index_row, window, prev, index_now, ring, count,
              pos, sums, out):  # pragma: no cover - numba
     """OLS beta of the stock's intraday returns on the index's over the last ``window`` paired minutes,
     and the residual return ``r - beta * r_index`` of this bar, visiting rows in time order ``seq``.
@@ -135,9 +135,9 @@ def _beta_nb(seq, ticker, minute, new_session, open_, close, pf, index_row, wind
         r = seq[q]
         i = ticker[r]
         if pf[r] != 1.0:
-            prev[i] *= pf[r]
-        y = intraday_return_nb(i, r, new_session, open_, close, prev)
-        prev[i] = close[r]
+            prev[i] += np.log(pf[r])
+        y = intraday_return_nb(r, new_session, log_open, log_close, prev[i])
+        prev[i] = log_close[r]
         if i == index_row:
             index_now[0] = minute[r]
             index_now[1] = y
@@ -202,6 +202,6 @@ class Beta(Family):
                 "index_row": np.array([universe.index_row], dtype=np.int64)}
 
     def run(self, rows: Rows, state: State, out: np.ndarray) -> None:
-        _beta_nb(rows.time_order, rows.ticker, rows.minute, rows.new_session, rows.open, rows.close, rows.price_factor,
-                 int(state["index_row"][0]), self.params["window"], state["prev"], state["index_now"],
-                 state["ring"], state["count"], state["pos"], state["sums"], out)
+        _beta_nb(rows.time_order, rows.ticker, rows.minute, rows.new_session, rows.log_open, rows.log_close,
+                 rows.price_factor, int(state["index_row"][0]), self.params["window"], state["prev"],
+                 state["index_now"], state["ring"], state["count"], state["pos"], state["sums"], out)

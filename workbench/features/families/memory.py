@@ -19,8 +19,8 @@ from workbench.features.families._base import Family, State
 from workbench.features.frac_diff import ffd_weights
 
 
-@nb.njit(cache=True, fastmath={"reassoc", "contract"})
-def _ffd_nb(ticker, pf, close, reversed_weights, ring, count, pos, out):  # pragma: no cover - numba
+@nb.njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _ffd_nb(ticker, pf, log_close, reversed_weights, ring, count, pos, out):  # pragma: no cover - numba
     """sum_k w_k log(close_{t-k}); the ring is written twice (at p and p + W) so the window
     [p+1, p+W] is one contiguous, oldest-first slice: a forward dot product the compiler vectorizes."""
     width = len(reversed_weights)
@@ -28,7 +28,7 @@ def _ffd_nb(ticker, pf, close, reversed_weights, ring, count, pos, out):  # prag
         i = ticker[r]
         if pf[r] != 1.0:
             ring[i, :] += np.log(pf[r])
-        x = np.log(close[r])
+        x = log_close[r]
         p = pos[i]
         ring[i, p] = x
         ring[i, p + width] = x
@@ -63,5 +63,5 @@ class FracDiff(Family):
                 "pos": np.zeros(n, dtype=np.int64)}
 
     def run(self, rows: Rows, state: State, out: np.ndarray) -> None:
-        _ffd_nb(rows.ticker, rows.price_factor, rows.close, self.weights[::-1].copy(), state["ring"], state["count"],
-                state["pos"], out)
+        _ffd_nb(rows.ticker, rows.price_factor, rows.log_close, self.weights[::-1].copy(), state["ring"],
+                state["count"], state["pos"], out)

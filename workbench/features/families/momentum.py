@@ -18,30 +18,36 @@ from workbench.features._universe import FeatureUniverse
 from workbench.features.families._base import Family, State
 
 
-@nb.njit(cache=True)
-def _lagged_close_nb(ticker, pf, close, lags, ring, count, pos, out, as_roc):  # pragma: no cover - numba
-    """out[r, j] = log(close / close lags[j] bars ago), or TA-Lib ROC in %. The ring holds past log closes
-    (one log per bar, differences per lag) or, for ROC, past closes (TA-Lib's exact division)."""
+@nb.njit(cache=True, error_model="numpy")
+def _lagged_close_nb(ticker, pf, values, lags, ring, count, pos, out, as_roc):  # pragma: no cover - numba
+    """out[r, j] = log close minus the log close lags[j] bars ago (``values`` = log closes), or TA-Lib
+    ROC in % (``values`` = closes, TA-Lib's exact division). The ring holds past ``values``."""
     depth = ring.shape[1]
+    cur, seen, p = -1, 0, 0  # the current ticker's count and ring position, kept in registers
     for r in range(len(ticker)):
         i = ticker[r]
+        if i != cur:
+            if cur >= 0:
+                count[cur], pos[cur] = seen, p
+            cur, seen, p = i, count[i], pos[i]
         if pf[r] != 1.0:
             if as_roc:
                 ring[i, :] *= pf[r]
             else:
                 ring[i, :] += np.log(pf[r])
-        x = close[r] if as_roc else np.log(close[r])
-        p = pos[i]
+        x = values[r]
         for j in range(len(lags)):
             k = lags[j]
-            if count[i] >= k:
+            if seen >= k:
                 past = ring[i, p - k if p >= k else p - k + depth]
                 out[r, j] = (x / past - 1.0) * 100.0 if as_roc else x - past
             else:
                 out[r, j] = np.nan
         ring[i, p] = x
-        pos[i] = p + 1 if p + 1 < depth else 0
-        count[i] += 1
+        p = p + 1 if p + 1 < depth else 0
+        seen += 1
+    if cur >= 0:
+        count[cur], pos[cur] = seen, p
 
 
 class LogReturn(Family):
@@ -67,7 +73,7 @@ class LogReturn(Family):
 
     def run(self, rows: Rows, state: State, out: np.ndarray) -> None:
         lags = np.asarray(self.params["periods"], dtype=np.int64)
-        _lagged_close_nb(rows.ticker, rows.price_factor, rows.close, lags, state["ring"], state["count"],
+        _lagged_close_nb(rows.ticker, rows.price_factor, rows.log_close, lags, state["ring"], state["count"],
                          state["pos"], out, False)
 
 
@@ -94,36 +100,42 @@ class RateOfChange(Family):
                          state["pos"], out, True)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _rsi_nb(ticker, pf, close, period, count, prev, avg_gain, avg_loss, out):  # pragma: no cover - numba
     """Wilder RSI as TA-Lib: seed with the mean gain/loss of the first ``period`` changes."""
+    cur, n, last, gains, losses = -1, 0, np.nan, 0.0, 0.0  # the current ticker's state, in registers
     for r in range(len(ticker)):
         i = ticker[r]
+        if i != cur:
+            if cur >= 0:
+                count[cur], prev[cur], avg_gain[cur], avg_loss[cur] = n, last, gains, losses
+            cur, n, last, gains, losses = i, count[i], prev[i], avg_gain[i], avg_loss[i]
         if pf[r] != 1.0:
-            prev[i] *= pf[r]
-            avg_gain[i] *= pf[r]
-            avg_loss[i] *= pf[r]
+            last *= pf[r]
+            gains *= pf[r]
+            losses *= pf[r]
         c = close[r]
         out[r, 0] = np.nan
-        n = count[i]  # changes seen before this bar
-        if n >= 0 and not np.isnan(prev[i]):
-            change = c - prev[i]
+        if not np.isnan(last):  # n = changes seen before this bar
+            change = c - last
             gain = change if change > 0.0 else 0.0
             loss = -change if change < 0.0 else 0.0
             if n < period:
-                avg_gain[i] += gain
-                avg_loss[i] += loss
+                gains += gain
+                losses += loss
                 if n + 1 == period:
-                    avg_gain[i] /= period
-                    avg_loss[i] /= period
+                    gains /= period
+                    losses /= period
             else:
-                avg_gain[i] = (avg_gain[i] * (period - 1) + gain) / period
-                avg_loss[i] = (avg_loss[i] * (period - 1) + loss) / period
-            count[i] = n + 1
-            if n + 1 >= period:
-                total = avg_gain[i] + avg_loss[i]
-                out[r, 0] = 100.0 * avg_gain[i] / total if total != 0.0 else 0.0
-        prev[i] = c
+                gains = (gains * (period - 1) + gain) / period
+                losses = (losses * (period - 1) + loss) / period
+            n += 1
+            if n >= period:
+                total = gains + losses
+                out[r, 0] = 100.0 * gains / total if total != 0.0 else 0.0
+        last = c
+    if cur >= 0:
+        count[cur], prev[cur], avg_gain[cur], avg_loss[cur] = n, last, gains, losses
 
 
 class RSI(Family):
@@ -149,7 +161,7 @@ class RSI(Family):
                 state["avg_gain"], state["avg_loss"], out)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _macd_nb(ticker, pf, close, fast, slow, signal, count, sums, emas, out, normalize):  # pragma: no cover
     """MACD as TA-Lib: the slow EMA seeded with the SMA of the first ``slow`` closes, the fast EMA with
     the SMA of the ``fast`` closes ending there, the signal with the SMA of the first ``signal`` MACDs.
@@ -159,41 +171,58 @@ def _macd_nb(ticker, pf, close, fast, slow, signal, count, sums, emas, out, norm
     k_fast = 2.0 / (fast + 1)
     k_slow = 2.0 / (slow + 1)
     k_signal = 2.0 / (signal + 1)
+    cur, c = -1, 0
+    slow_seed, fast_seed, signal_seed, ema_fast, ema_slow, ema_signal = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     for r in range(len(ticker)):
         i = ticker[r]
+        if i != cur:  # keep the current ticker's state in registers
+            if cur >= 0:
+                count[cur] = c
+                sums[cur, 0], sums[cur, 1], sums[cur, 2] = slow_seed, fast_seed, signal_seed
+                emas[cur, 0], emas[cur, 1], emas[cur, 2] = ema_fast, ema_slow, ema_signal
+            cur, c = i, count[i]
+            slow_seed, fast_seed, signal_seed = sums[i, 0], sums[i, 1], sums[i, 2]
+            ema_fast, ema_slow, ema_signal = emas[i, 0], emas[i, 1], emas[i, 2]
         if pf[r] != 1.0:
-            sums[i, :] *= pf[r]
-            emas[i, :] *= pf[r]
+            slow_seed *= pf[r]
+            fast_seed *= pf[r]
+            signal_seed *= pf[r]
+            ema_fast *= pf[r]
+            ema_slow *= pf[r]
+            ema_signal *= pf[r]
         x = close[r]
-        c = count[i] + 1
-        count[i] = c
+        c += 1
         out[r, 0] = np.nan
         out[r, 1] = np.nan
         out[r, 2] = np.nan
         if c <= slow:
-            sums[i, 0] += x
+            slow_seed += x
             if c > slow - fast:
-                sums[i, 1] += x
+                fast_seed += x
             if c < slow:
                 continue
-            emas[i, 1] = sums[i, 0] / slow
-            emas[i, 0] = sums[i, 1] / fast
+            ema_slow = slow_seed / slow
+            ema_fast = fast_seed / fast
         else:
-            emas[i, 0] += (x - emas[i, 0]) * k_fast
-            emas[i, 1] += (x - emas[i, 1]) * k_slow
-        line = emas[i, 0] - emas[i, 1]
+            ema_fast += (x - ema_fast) * k_fast
+            ema_slow += (x - ema_slow) * k_slow
+        line = ema_fast - ema_slow
         m = c - slow + 1  # MACD values so far, this one included
         if m < signal:
-            sums[i, 2] += line
+            signal_seed += line
             continue
         if m == signal:
-            emas[i, 2] = (sums[i, 2] + line) / signal
+            ema_signal = (signal_seed + line) / signal
         else:
-            emas[i, 2] += (line - emas[i, 2]) * k_signal
+            ema_signal += (line - ema_signal) * k_signal
         scale = x if normalize else 1.0
         out[r, 0] = line / scale
-        out[r, 1] = emas[i, 2] / scale
-        out[r, 2] = (line - emas[i, 2]) / scale
+        out[r, 1] = ema_signal / scale
+        out[r, 2] = (line - ema_signal) / scale
+    if cur >= 0:
+        count[cur] = c
+        sums[cur, 0], sums[cur, 1], sums[cur, 2] = slow_seed, fast_seed, signal_seed
+        emas[cur, 0], emas[cur, 1], emas[cur, 2] = ema_fast, ema_slow, ema_signal
 
 
 class MACD(Family):

@@ -21,26 +21,32 @@ from workbench.features.families._base import Family, State
 from workbench.features.families._rolling import push_with_squares_nb
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _bollinger_nb(ticker, pf, close, period, nbdev, ring, count, pos, sums, out, raw):  # pragma: no cover
     """Rolling mean and population std of ``period`` closes; running sums re-summed each wrap (no drift).
 
     ``raw``: write (upper, middle, lower) instead of (%B, width).
     """
+    inv_period = 1.0 / period
+    cur, total, squares, seen, p = -1, 0.0, 0.0, 0, 0  # the current ticker's state, in registers
     for r in range(len(ticker)):
         i = ticker[r]
+        if i != cur:
+            if cur >= 0:
+                sums[cur, 0], sums[cur, 1], count[cur], pos[cur] = total, squares, seen, p
+            cur, total, squares, seen, p = i, sums[i, 0], sums[i, 1], count[i], pos[i]
         if pf[r] != 1.0:
             ring[i, :] *= pf[r]
-            sums[i, 0] *= pf[r]
-            sums[i, 1] *= pf[r] * pf[r]
+            total *= pf[r]
+            squares *= pf[r] * pf[r]
         x = close[r]
-        push_with_squares_nb(ring, sums, count, pos, i, x)
-        if count[i] < period:
+        total, squares, seen, p = push_with_squares_nb(ring, i, total, squares, seen, p, x)
+        if seen < period:
             for j in range(out.shape[1]):
                 out[r, j] = np.nan
             continue
-        mean = sums[i, 0] / period
-        var = sums[i, 1] / period - mean * mean
+        mean = total * inv_period
+        var = squares * inv_period - mean * mean
         std = np.sqrt(var) if var > 0.0 else 0.0
         upper = mean + nbdev * std
         lower = mean - nbdev * std
@@ -51,6 +57,8 @@ def _bollinger_nb(ticker, pf, close, period, nbdev, ring, count, pos, sums, out,
         else:
             out[r, 0] = (x - lower) / (upper - lower) if upper > lower else np.nan
             out[r, 1] = (upper - lower) / mean
+    if cur >= 0:
+        sums[cur, 0], sums[cur, 1], count[cur], pos[cur] = total, squares, seen, p
 
 
 class Bollinger(Family):
@@ -79,28 +87,34 @@ class Bollinger(Family):
                       state["ring"], state["count"], state["pos"], state["sums"], out, raw)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _atr_nb(ticker, pf, high, low, close, period, count, prev, atr, out, normalize):  # pragma: no cover
     """Wilder ATR as TA-Lib: true ranges from the second bar, seeded with their mean over ``period``."""
+    cur, n, last, average = -1, 0, np.nan, 0.0  # the current ticker's state, in registers
     for r in range(len(ticker)):
         i = ticker[r]
+        if i != cur:
+            if cur >= 0:
+                count[cur], prev[cur], atr[cur] = n, last, average
+            cur, n, last, average = i, count[i], prev[i], atr[i]
         if pf[r] != 1.0:
-            prev[i] *= pf[r]
-            atr[i] *= pf[r]
+            last *= pf[r]
+            average *= pf[r]
         out[r, 0] = np.nan
-        if not np.isnan(prev[i]):
-            tr = max(high[r] - low[r], abs(high[r] - prev[i]), abs(low[r] - prev[i]))
-            n = count[i]
+        if not np.isnan(last):
+            tr = max(high[r] - low[r], abs(high[r] - last), abs(low[r] - last))
             if n < period:
-                atr[i] += tr
+                average += tr
                 if n + 1 == period:
-                    atr[i] /= period
+                    average /= period
             else:
-                atr[i] = (atr[i] * (period - 1) + tr) / period
-            count[i] = n + 1
-            if n + 1 >= period:
-                out[r, 0] = atr[i] / close[r] if normalize else atr[i]
-        prev[i] = close[r]
+                average = (average * (period - 1) + tr) / period
+            n += 1
+            if n >= period:
+                out[r, 0] = average / close[r] if normalize else average
+        last = close[r]
+    if cur >= 0:
+        count[cur], prev[cur], atr[cur] = n, last, average
 
 
 class ATR(Family):
@@ -125,34 +139,44 @@ class ATR(Family):
                 state["count"], state["prev"], state["atr"], out, normalize)
 
 
-@nb.njit(cache=True, inline="always")  # inlined into the kernels: a call per row costs ~15 ns
-def intraday_return_nb(i, r, new_session, open_, close, prev_close):  # pragma: no cover - numba
+@nb.njit(cache=True, error_model="numpy", inline="always")  # inlined: a call per row costs ~15 ns
+def intraday_return_nb(r, new_session, log_open, log_close, prev_log_close):  # pragma: no cover - numba
     """One-bar log return within the session: vs the previous close, or vs the open on a session's first bar."""
-    if new_session[r] or np.isnan(prev_close[i]):
-        return np.log(close[r] / open_[r])
-    return np.log(close[r] / prev_close[i])
+    if new_session[r] or np.isnan(prev_log_close):
+        return log_close[r] - log_open[r]
+    return log_close[r] - prev_log_close
 
 
-@nb.njit(cache=True)
-def _realized_vol_nb(ticker, pf, new_session, open_, close, window, prev, ring, count, pos, total,
+@nb.njit(cache=True, error_model="numpy")
+def _realized_vol_nb(ticker, pf, new_session, log_open, log_close, window, prev, ring, count, pos, total,
                      out):  # pragma: no cover - numba
-    """sqrt(sum of squared intraday one-bar log returns over the last ``window`` bars)."""
+    """sqrt(sum of squared intraday one-bar log returns over the last ``window`` bars); ``prev`` holds
+    each ticker's last log close."""
+    cur, last, acc, seen, p = -1, np.nan, 0.0, 0, 0  # the current ticker's state, in registers
     for r in range(len(ticker)):
         i = ticker[r]
+        if i != cur:
+            if cur >= 0:
+                prev[cur], total[cur], count[cur], pos[cur] = last, acc, seen, p
+            cur, last, acc, seen, p = i, prev[i], total[i], count[i], pos[i]
         if pf[r] != 1.0:
-            prev[i] *= pf[r]
-        ret = intraday_return_nb(i, r, new_session, open_, close, prev)
-        prev[i] = close[r]
+            last += np.log(pf[r])
+        ret = intraday_return_nb(r, new_session, log_open, log_close, last)
+        last = log_close[r]
         sq = ret * ret
-        if count[i] >= window:
-            total[i] -= ring[i, pos[i]]
-        ring[i, pos[i]] = sq
-        total[i] += sq
-        pos[i] = pos[i] + 1 if pos[i] + 1 < window else 0
-        count[i] += 1
-        if pos[i] == 0:  # a full turn: re-sum exactly
-            total[i] = ring[i, :].sum()
-        out[r, 0] = np.sqrt(max(total[i], 0.0)) if count[i] >= window else np.nan
+        if seen >= window:
+            acc -= ring[i, p]
+        ring[i, p] = sq
+        acc += sq
+        p = p + 1 if p + 1 < window else 0
+        seen += 1
+        if p == 0:  # a full turn: re-sum exactly
+            acc = 0.0
+            for k in range(window):
+                acc += ring[i, k]
+        out[r, 0] = np.sqrt(max(acc, 0.0)) if seen >= window else np.nan
+    if cur >= 0:
+        prev[cur], total[cur], count[cur], pos[cur] = last, acc, seen, p
 
 
 class RealizedVol(Family):
@@ -174,6 +198,6 @@ class RealizedVol(Family):
                 "count": np.zeros(n, dtype=np.int64), "pos": np.zeros(n, dtype=np.int64), "total": np.zeros(n)}
 
     def run(self, rows: Rows, state: State, out: np.ndarray) -> None:
-        _realized_vol_nb(rows.ticker, rows.price_factor, rows.new_session, rows.open, rows.close,
+        _realized_vol_nb(rows.ticker, rows.price_factor, rows.new_session, rows.log_open, rows.log_close,
                          self.params["window"], state["prev"], state["ring"], state["count"], state["pos"],
                          state["total"], out)

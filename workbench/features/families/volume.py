@@ -23,43 +23,51 @@ from workbench.features.families._rolling import push_with_squares_nb
 MINUTES_PER_SESSION = 390
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _obv_z_nb(ticker, pf, vf, close, volume, window, prev, obv, ring, count, pos, sums, out,
               raw):  # pragma: no cover - numba
     """OBV (TA-Lib: starts at the first volume) and the t-statistic of its last ``window`` increments.
 
     ``raw``: write OBV itself instead of the z-score.
     """
+    root_dof = np.sqrt(window - 1.0)
+    cur, last, level, total, squares, seen, p = -1, np.nan, 0.0, 0.0, 0.0, 0, 0  # state in registers
     for r in range(len(ticker)):
         i = ticker[r]
+        if i != cur:
+            if cur >= 0:
+                prev[cur], obv[cur], sums[cur, 0], sums[cur, 1], count[cur], pos[cur] = (
+                    last, level, total, squares, seen, p)
+            cur, last, level, total, squares, seen, p = i, prev[i], obv[i], sums[i, 0], sums[i, 1], count[i], pos[i]
         if pf[r] != 1.0:
-            prev[i] *= pf[r]
+            last *= pf[r]
         if vf[r] != 1.0:
-            obv[i] *= vf[r]
+            level *= vf[r]
             ring[i, :] *= vf[r]
-            sums[i, 0] *= vf[r]
-            sums[i, 1] *= vf[r] * vf[r]
+            total *= vf[r]
+            squares *= vf[r] * vf[r]
         c = close[r]
         v = volume[r]
-        if np.isnan(prev[i]):
+        if np.isnan(last):
             step = np.nan
-            obv[i] = v
+            level = v
         else:
-            step = v if c > prev[i] else (-v if c < prev[i] else 0.0)
-            obv[i] += step
-        prev[i] = c
+            step = v if c > last else (-v if c < last else 0.0)
+            level += step
+        last = c
         if raw:
-            out[r, 0] = obv[i]
+            out[r, 0] = level
             continue
         out[r, 0] = np.nan
         if np.isnan(step):
             continue
-        push_with_squares_nb(ring, sums, count, pos, i, step)
-        if count[i] >= window:
-            mean = sums[i, 0] / window
-            var = (sums[i, 1] - window * mean * mean) / (window - 1)
-            if var > 1e-12 * (sums[i, 1] / window + 1e-300):
-                out[r, 0] = mean / np.sqrt(var) * np.sqrt(window)
+        total, squares, seen, p = push_with_squares_nb(ring, i, total, squares, seen, p, step)
+        if seen >= window:  # t = mean / (sd / sqrt(w)) = total * sqrt(w - 1) / sqrt(w * squares - total^2)
+            spread = window * squares - total * total
+            if spread > 1e-12 * (window - 1) * (squares + 1e-300 * window):
+                out[r, 0] = total * root_dof / np.sqrt(spread)
+    if cur >= 0:
+        prev[cur], obv[cur], sums[cur, 0], sums[cur, 1], count[cur], pos[cur] = last, level, total, squares, seen, p
 
 
 class OBVZ(Family):
@@ -87,8 +95,8 @@ class OBVZ(Family):
                   state["sums"], out, raw)
 
 
-@nb.njit(cache=True)
-def _volume_z_tod_nb(ticker, vf, minute_of_session, volume, alpha, min_sessions, stats,
+@nb.njit(cache=True, error_model="numpy")
+def _volume_z_tod_nb(ticker, vf, minute_of_session, log1p_volume, alpha, min_sessions, stats,
                      out):  # pragma: no cover - numba
     """z of log(1 + volume) against the EW mean/variance of the same minute in past sessions, then update.
 
@@ -101,7 +109,7 @@ def _volume_z_tod_nb(ticker, vf, minute_of_session, volume, alpha, min_sessions,
             for m in range(stats.shape[1]):
                 stats[i, m, 0] += shift
         m = minute_of_session[r] - 1
-        x = np.log1p(volume[r])
+        x = log1p_volume[r]
         seen = stats[i, m, 2]
         var = stats[i, m, 1]
         out[r, 0] = (x - stats[i, m, 0]) / np.sqrt(var) if seen >= min_sessions and var > 0.0 else np.nan
@@ -135,22 +143,29 @@ class VolumeZTimeOfDay(Family):
 
     def run(self, rows: Rows, state: State, out: np.ndarray) -> None:
         alpha = 2.0 / (self.params["span_sessions"] + 1.0)
-        _volume_z_tod_nb(rows.ticker, rows.volume_factor, rows.minute_of_session, rows.volume, alpha,
+        _volume_z_tod_nb(rows.ticker, rows.volume_factor, rows.minute_of_session, rows.log1p_volume, alpha,
                          float(self.params["min_sessions"]), state["stats"], out)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _vwap_dev_nb(ticker, new_session, high, low, close, volume, vwap, sums, out):  # pragma: no cover - numba
     """close / session VWAP - 1, the session VWAP accumulated from each bar's VWAP (typical price if absent)."""
+    cur, value, size = -1, 0.0, 0.0  # the current ticker's state, in registers
     for r in range(len(ticker)):
         i = ticker[r]
+        if i != cur:
+            if cur >= 0:
+                sums[cur, 0], sums[cur, 1] = value, size
+            cur, value, size = i, sums[i, 0], sums[i, 1]
         if new_session[r]:
-            sums[i, 0] = 0.0
-            sums[i, 1] = 0.0
+            value = 0.0
+            size = 0.0
         price = vwap[r] if not np.isnan(vwap[r]) else (high[r] + low[r] + close[r]) / 3.0
-        sums[i, 0] += price * volume[r]
-        sums[i, 1] += volume[r]
-        out[r, 0] = close[r] / (sums[i, 0] / sums[i, 1]) - 1.0 if sums[i, 1] > 0.0 else np.nan
+        value += price * volume[r]
+        size += volume[r]
+        out[r, 0] = close[r] / (value / size) - 1.0 if size > 0.0 else np.nan
+    if cur >= 0:
+        sums[cur, 0], sums[cur, 1] = value, size
 
 
 class VWAPDeviation(Family):
