@@ -177,7 +177,8 @@ def bench_synth(n_tickers: int, n_days: int, seed: int, as_json: bool) -> None:
 @click.option("--tickers", "n_tickers", type=int, default=500, show_default=True, help="Stocks in the batch market.")
 @click.option("--days", "n_days", type=int, default=5, show_default=True, help="Sessions in the batch market.")
 @click.option("--online-tickers", type=int, default=5000, show_default=True, help="Cross-section size online.")
-@click.option("--online-minutes", type=int, default=300, show_default=True, help="Timed online updates.")
+@click.option("--online-minutes", type=int, default=300, show_default=True,
+              help="Timed online updates (minutes of the second session, after a full first session).")
 @click.option("--repeats", type=int, default=3, show_default=True, help="Batch timings keep the best of this many.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on the last line.")

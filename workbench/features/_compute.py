@@ -14,13 +14,13 @@ from workbench.pit import asof_join
 def compute(bars: pd.DataFrame, spec: FeatureSpec | None = None, *,
             tickers: pd.DataFrame | list[str] | FeatureUniverse | None = None,
             corporate_actions: pd.DataFrame | None = None, vix: pd.DataFrame | None = None,
-            ref_close: pd.Series | None = None, ref_date: object = None) -> pd.DataFrame:
+            ref_close: pd.Series | None = None, ref_date: object = None, threads: int | None = None) -> pd.DataFrame:
     """One row per input bar (same index), one column per feature of ``spec`` (default: the catalog).
 
     ``bars`` are raw, as traded (``Dataset.bars(adjust="raw")``); ``corporate_actions`` make the
     features adjust on ex-dates exactly as the live engine does. ``vix`` (``available_at``, ``vix``) is
     joined point-in-time with :func:`workbench.pit.asof_join`. Without ``tickers``, the universe is
-    the tickers present in ``bars`` (no sectors or sizes).
+    the tickers present in ``bars`` (no sectors or sizes). ``threads``: see :class:`OnlineFeatureEngine`.
     """
     spec = spec or FeatureSpec.default()
     if tickers is None:
@@ -28,7 +28,7 @@ def compute(bars: pd.DataFrame, spec: FeatureSpec | None = None, *,
             raise ValueError("bars have no 'ticker' column")
         tickers = sorted(bars["ticker"].astype(str).unique())
     engine = OnlineFeatureEngine(spec, tickers, corporate_actions=corporate_actions, ref_close=ref_close,
-                                 ref_date=ref_date)
+                                 ref_date=ref_date, threads=threads)
     return engine._frame(bars, _asof_vix(vix))
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from workbench.data._schema import require_columns
 from workbench.errors import DataValidationError
-from workbench.features._rows import BarBatch, TickerClock, prepare_rows
+from workbench.features._lanes import PARALLEL_MIN_ROWS, KernelLanes, default_threads
+from workbench.features._rows import BarBatch, Rows, TickerClock, prepare_rows
 from workbench.features._spec import FeatureSpec
 from workbench.features._universe import AdjustmentBook, FeatureUniverse
 from workbench.features.families import Family, State, family_for
@@ -40,11 +42,14 @@ class OnlineFeatureEngine:
         ``ticker, ex_date, split_ratio, cash_dividend``; state is adjusted on each ex-date.
     ref_close, ref_date
         Close (by ticker) and session at which ``market_cap`` was measured, for ``log_mcap``.
+    threads
+        Feature families advance side by side on this many threads for batches of 1,000 bars or more
+        (default: 2 where the machine has them); results do not depend on it.
     """
 
     def __init__(self, spec: FeatureSpec, tickers: pd.DataFrame | list[str] | FeatureUniverse, *,
                  corporate_actions: pd.DataFrame | None = None, ref_close: pd.Series | None = None,
-                 ref_date: object = None) -> None:
+                 ref_date: object = None, threads: int | None = None) -> None:
         self.spec = spec
         self.universe = tickers if isinstance(tickers, FeatureUniverse) else FeatureUniverse.build(
             tickers, spec.index_ticker, ref_close, ref_date)
@@ -54,14 +59,18 @@ class OnlineFeatureEngine:
         self.clock = TickerClock.empty(self.universe.n)
         self._vix_available = np.zeros(0, dtype=np.int64)
         self._vix_values = np.zeros(0)
+        self._columns = tuple(c for f in self.families for c in f.columns)
         self._reads_vix = any(f.reads_vix for f in self.families)
+        self._lanes = KernelLanes(default_threads() if threads is None else threads)
+        bounds = np.cumsum([0] + [len(f.columns) for f in self.families])
+        self._slices = list(zip(bounds[:-1], bounds[1:], strict=True))
         self._categories = {column: pd.CategoricalDtype(categories) for f in self.families
                              for column, categories in f.categories(self.universe).items()}
 
     @property
     def columns(self) -> list[str]:
         """Output columns, in spec order."""
-        return self.spec.columns
+        return list(self._columns)
 
     # -- context ---------------------------------------------------------------------------------
 
@@ -108,23 +117,36 @@ class OnlineFeatureEngine:
     def _advance(self, batch: BarBatch, vix_at: VixLookup) -> np.ndarray:
         rows = prepare_rows(batch, self.universe, self.book, self.clock, vix_at if self._reads_vix else None)
         # feature-major storage: each kernel writes a column as one contiguous run of rows
-        out = np.empty((len(self.columns), len(rows)))
-        start = 0
-        for family, state in zip(self.families, self.states, strict=True):
-            width = len(family.columns)
-            family.run(rows, state, out[start:start + width].T)
-            start += width
+        out = np.empty((len(self._columns), len(rows)))
+        self._lanes.run(self._tasks(rows, out))
         if rows.in_input_order:
             return out.T
         values = np.empty_like(out)
         values[:, rows.order] = out
         return values.T
 
+    def _tasks(self, rows: Rows, out: np.ndarray) -> list[tuple[tuple[int, int], Callable[[], None]]]:
+        """One task per family, or, with threads, per family and ticker range for the per-ticker ones."""
+        parts = [(0, len(rows))]
+        if self._lanes.threads > 1 and len(rows) >= PARALLEL_MIN_ROWS:
+            parts = rows.ticker_ranges(self._lanes.threads)
+        pieces = {part: rows.slice(*part) for part in parts} if len(parts) > 1 else {parts[0]: rows}
+        tasks = []
+        for k, (family, state, (start, stop)) in enumerate(zip(self.families, self.states, self._slices,
+                                                                strict=True)):
+            target = out[start:stop]
+            if family.cross_sectional or len(parts) == 1:
+                tasks.append(((k, 0), partial(family.run, rows, state, target.T)))
+                continue
+            for h, (a, b) in enumerate(parts):
+                tasks.append(((k, h), partial(family.run, pieces[(a, b)], state, target[:, a:b].T)))
+        return tasks
+
     def _frame(self, bars: pd.DataFrame, vix_at: VixLookup) -> pd.DataFrame:
         values = self._advance(self.batch(bars), vix_at)
         # one zero-copy float block (feature-major underneath), then the categoricals swapped in
-        frame = pd.DataFrame(values, index=bars.index, columns=self.columns, copy=False)
-        for k, name in enumerate(self.columns):
+        frame = pd.DataFrame(values, index=bars.index, columns=list(self._columns), copy=False)
+        for k, name in enumerate(self._columns):
             dtype = self._categories.get(name)
             if dtype is not None:
                 codes = np.where(np.isnan(values[:, k]), -1, values[:, k]).astype(np.int64)

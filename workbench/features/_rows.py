@@ -9,8 +9,9 @@ then run without any sort, and only the cross-sectional families see a time-orde
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
 import numba as nb
@@ -121,6 +122,23 @@ class Rows:
     def __len__(self) -> int:
         return len(self.ts)
 
+    def ticker_ranges(self, parts: int) -> list[tuple[int, int]]:
+        """Up to ``parts`` contiguous row ranges of about equal size that never split a ticker's rows."""
+        cuts = [0]
+        for k in range(1, parts):
+            at = int(np.searchsorted(self.ticker, self.ticker[len(self) * k // parts], side="left"))
+            if cuts[-1] < at < len(self):
+                cuts.append(at)
+        cuts.append(len(self))
+        return list(itertools.pairwise(cuts))
+
+    def slice(self, start: int, stop: int) -> Rows:
+        """Rows ``start:stop`` as views (for a per-ticker kernel working on a ticker range)."""
+        sliced = {f.name: getattr(self, f.name)[start:stop] for f in fields(self)
+                  if f.name not in ("in_input_order", "index_row", "vix")}
+        vix = self.vix[start:stop] if len(self.vix) else self.vix
+        return replace(self, **sliced, vix=vix)
+
     @cached_property
     def log_close(self) -> np.ndarray:
         """log(close), vectorized once for every kernel that works in log prices."""
@@ -140,11 +158,12 @@ class Rows:
     def time_order(self) -> np.ndarray:
         """Positions in global time order, the index instrument first within a minute: the visiting
         order of the cross-sectional kernels (computed once, only when one of them runs)."""
-        rank = np.where(self.ticker == self.index_row, -1, self.ticker)
+        is_index = self.ticker == self.index_row
+        if len(self.ts) and self.ts.min() == self.ts.max():  # one minute, in ticker order: index to the front
+            return np.concatenate([np.flatnonzero(is_index), np.flatnonzero(~is_index)])
+        rank = np.where(is_index, -1, self.ticker)
         if _is_time_ordered_nb(self.ts, rank):
             return np.arange(len(self.ts))
-        if self.ts.min() == self.ts.max():  # one minute's cross-section: a single-key sort
-            return np.argsort(rank, kind="stable")
         return np.lexsort((rank, self.ts))
 
 
@@ -172,7 +191,7 @@ def _fail(message: str, batch: BarBatch, universe: FeatureUniverse, positions: n
     raise DataValidationError(f"{message}: " + "; ".join(shown) + more)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _is_time_ordered_nb(ts, rank):  # pragma: no cover - numba
     for r in range(1, len(ts)):  # noqa: SIM110 - an explicit loop numba compiles
         if ts[r] < ts[r - 1] or (ts[r] == ts[r - 1] and rank[r] < rank[r - 1]):
@@ -180,7 +199,7 @@ def _is_time_ordered_nb(ts, rank):  # pragma: no cover - numba
     return True
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _ticker_major_nb(ticker, ts, clock_last_ts):  # pragma: no cover - numba
     """(status, row): IN_ORDER when rows are strictly sorted by (ticker row, ts) and newer than the
     clock; else the first row that is UNSORTED, a DUPLICATE of its predecessor, or STALE (not newer
@@ -195,7 +214,7 @@ def _ticker_major_nb(ticker, ts, clock_last_ts):  # pragma: no cover - numba
     return IN_ORDER, -1
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _session_clock_nb(ts, open_ns, close_ns, ordinal, dow, session, minute_of_session, minutes_to_close,
                       day_of_week):  # pragma: no cover - numba
     """Place every bar end in its NYSE session (open < ts <= close); returns the first row outside one, or -1.
@@ -214,7 +233,7 @@ def _session_clock_nb(ts, open_ns, close_ns, ordinal, dow, session, minute_of_se
     return -1
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _session_events_nb(ticker, session, close, offsets, ex_session, split_ratio, cash_dividend, log_shares_static,
                        ref_session, ts, last_ts, last_session, last_close, new_session, price_factor,
                        volume_factor, log_shares):  # pragma: no cover - numba

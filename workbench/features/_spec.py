@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 SPEC_VERSION = 1
@@ -100,9 +101,13 @@ class FeatureSpec:
     @property
     def columns(self) -> list[str]:
         """Output column names, in order."""
+        return list(self._columns)
+
+    @cached_property
+    def _columns(self) -> tuple[str, ...]:
         from workbench.features.families import family_for
 
-        return [c for f in self.features for c in family_for(f).columns]
+        return tuple(c for f in self.features for c in family_for(f).columns)
 
     def select(self, kinds: Iterable[str]) -> FeatureSpec:
         """The sub-spec of the given feature kinds (order kept)."""

@@ -28,6 +28,8 @@ class Family(ABC):
     kind: ClassVar[str]
     param_defaults: ClassVar[Mapping[str, Any]] = {}
     categorical: ClassVar[bool] = False
+    #: reads other tickers' bars (visits ``rows.time_order``): never split by ticker range across threads
+    cross_sectional: ClassVar[bool] = False
     #: reads ``Rows.vix`` (the point-in-time volatility index is looked up only when some family does)
     reads_vix: ClassVar[bool] = False
     #: how the family treats session boundaries, halts/missing minutes and splits (documentation)

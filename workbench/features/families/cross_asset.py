@@ -29,7 +29,7 @@ def _lags(family: Family) -> tuple[int, ...]:
     return tuple(lags)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")  # inlined into the kernels: a call per row costs ~15 ns
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")  # inlined: a call per row costs ~15 ns
 def _lookup_nb(minutes, values, g, wanted):  # pragma: no cover - numba
     """Value stored for ``wanted`` minute in group ``g``'s ring, NaN if that minute is not there."""
     for k in range(minutes.shape[1]):
@@ -38,7 +38,7 @@ def _lookup_nb(minutes, values, g, wanted):  # pragma: no cover - numba
     return np.nan
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _group_lags_nb(seq, ticker, minute, new_session, log_open, log_close, pf, group_of_ticker, lags, prev, current,
                    acc, ring_minute, ring_value, ring_pos, out, index_only):  # pragma: no cover - numba
     """Per-minute group (sector, or the index as group 0) mean intraday return, read back at t - lag.
@@ -76,6 +76,8 @@ def _group_lags_nb(seq, ticker, minute, new_session, log_open, log_close, pf, gr
 
 class _GroupLags(Family):
     """Shared machinery of index and sector lags."""
+
+    cross_sectional = True
     param_defaults = {"lags": (1, 2, 3)}
     index_only: ClassVar[bool] = False
     prefix: ClassVar[str] = ""
@@ -125,7 +127,7 @@ class SectorLags(_GroupLags):
     prefix = "sector"
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _beta_nb(seq, ticker, minute, new_session, log_open, log_close, pf, index_row, window, prev, index_now, ring, count,
              pos, sums, out):  # pragma: no cover - numba
     """OLS beta of the stock's intraday returns on the index's over the last ``window`` paired minutes,
@@ -162,7 +164,7 @@ def _beta_nb(seq, ticker, minute, new_session, log_open, log_close, pf, index_ro
         sums[i, 3] += x * y
         pos[i] = p + 1 if p + 1 < window else 0
         count[i] += 1
-        if pos[i] == 0:  # a full turn: re-sum exactly (a loop: no temporaries)
+        if pos[i] == i % window:  # once per turn, at a ticker-dependent position: re-sum exactly
             for c in range(4):
                 sums[i, c] = 0.0
             for k in range(window):
@@ -187,6 +189,7 @@ class Beta(Family):
 
     kind: ClassVar[str] = "beta"
     param_defaults = {"window": 60}
+    cross_sectional = True
 
     def validate(self) -> None:
         self._positive_int("window", 3)

@@ -19,7 +19,7 @@ from workbench.features.families._base import Family, State
 from workbench.features.frac_diff import ffd_weights
 
 
-@nb.njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+@nb.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _ffd_nb(ticker, pf, log_close, reversed_weights, ring, count, pos, out):  # pragma: no cover - numba
     """sum_k w_k log(close_{t-k}); the ring is written twice (at p and p + W) so the window
     [p+1, p+W] is one contiguous, oldest-first slice: a forward dot product the compiler vectorizes."""
@@ -52,6 +52,7 @@ class FracDiff(Family):
 
     def validate(self) -> None:
         self.weights = ffd_weights(float(self.params["d"]), float(self.params["threshold"]))
+        self.reversed_weights = self.weights[::-1].copy()  # oldest first, as the ring is read
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -63,5 +64,5 @@ class FracDiff(Family):
                 "pos": np.zeros(n, dtype=np.int64)}
 
     def run(self, rows: Rows, state: State, out: np.ndarray) -> None:
-        _ffd_nb(rows.ticker, rows.price_factor, rows.log_close, self.weights[::-1].copy(), state["ring"],
+        _ffd_nb(rows.ticker, rows.price_factor, rows.log_close, self.reversed_weights, state["ring"],
                 state["count"], state["pos"], out)

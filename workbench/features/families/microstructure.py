@@ -19,7 +19,7 @@ from workbench.features._universe import FeatureUniverse
 from workbench.features.families._base import Family, State
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _spread_bps_nb(bid, ask, out):  # pragma: no cover - numba
     for r in range(len(bid)):
         mid = 0.5 * (bid[r] + ask[r])
@@ -42,7 +42,7 @@ class SpreadBps(Family):
         _spread_bps_nb(rows.bid, rows.ask, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _imbalance_nb(ticker, bid_size, ask_size, window, ring, count, pos, out):  # pragma: no cover - numba
     for r in range(len(ticker)):
         i = ticker[r]

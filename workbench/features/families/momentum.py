@@ -18,7 +18,7 @@ from workbench.features._universe import FeatureUniverse
 from workbench.features.families._base import Family, State
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _lagged_close_nb(ticker, pf, values, lags, ring, count, pos, out, as_roc):  # pragma: no cover - numba
     """out[r, j] = log close minus the log close lags[j] bars ago (``values`` = log closes), or TA-Lib
     ROC in % (``values`` = closes, TA-Lib's exact division). The ring holds past ``values``."""
@@ -100,7 +100,7 @@ class RateOfChange(Family):
                          state["pos"], out, True)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _rsi_nb(ticker, pf, close, period, count, prev, avg_gain, avg_loss, out):  # pragma: no cover - numba
     """Wilder RSI as TA-Lib: seed with the mean gain/loss of the first ``period`` changes."""
     cur, n, last, gains, losses = -1, 0, np.nan, 0.0, 0.0  # the current ticker's state, in registers
@@ -161,7 +161,7 @@ class RSI(Family):
                 state["avg_gain"], state["avg_loss"], out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _macd_nb(ticker, pf, close, fast, slow, signal, count, sums, emas, out, normalize):  # pragma: no cover
     """MACD as TA-Lib: the slow EMA seeded with the SMA of the first ``slow`` closes, the fast EMA with
     the SMA of the ``fast`` closes ending there, the signal with the SMA of the first ``signal`` MACDs.

@@ -21,7 +21,7 @@ from workbench.features.families._base import Family, State
 from workbench.features.families._rolling import push_with_squares_nb
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _bollinger_nb(ticker, pf, close, period, nbdev, ring, count, pos, sums, out, raw):  # pragma: no cover
     """Rolling mean and population std of ``period`` closes; running sums re-summed each wrap (no drift).
 
@@ -40,7 +40,7 @@ def _bollinger_nb(ticker, pf, close, period, nbdev, ring, count, pos, sums, out,
             total *= pf[r]
             squares *= pf[r] * pf[r]
         x = close[r]
-        total, squares, seen, p = push_with_squares_nb(ring, i, total, squares, seen, p, x)
+        total, squares, seen, p = push_with_squares_nb(ring, i, total, squares, seen, p, x, i % period)
         if seen < period:
             for j in range(out.shape[1]):
                 out[r, j] = np.nan
@@ -87,7 +87,7 @@ class Bollinger(Family):
                       state["ring"], state["count"], state["pos"], state["sums"], out, raw)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _atr_nb(ticker, pf, high, low, close, period, count, prev, atr, out, normalize):  # pragma: no cover
     """Wilder ATR as TA-Lib: true ranges from the second bar, seeded with their mean over ``period``."""
     cur, n, last, average = -1, 0, np.nan, 0.0  # the current ticker's state, in registers
@@ -139,7 +139,7 @@ class ATR(Family):
                 state["count"], state["prev"], state["atr"], out, normalize)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")  # inlined: a call per row costs ~15 ns
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")  # inlined: a call per row costs ~15 ns
 def intraday_return_nb(r, new_session, log_open, log_close, prev_log_close):  # pragma: no cover - numba
     """One-bar log return within the session: vs the previous close, or vs the open on a session's first bar."""
     if new_session[r] or np.isnan(prev_log_close):
@@ -147,7 +147,7 @@ def intraday_return_nb(r, new_session, log_open, log_close, prev_log_close):  # 
     return log_close[r] - prev_log_close
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _realized_vol_nb(ticker, pf, new_session, log_open, log_close, window, prev, ring, count, pos, total,
                      out):  # pragma: no cover - numba
     """sqrt(sum of squared intraday one-bar log returns over the last ``window`` bars); ``prev`` holds
@@ -170,7 +170,7 @@ def _realized_vol_nb(ticker, pf, new_session, log_open, log_close, window, prev,
         acc += sq
         p = p + 1 if p + 1 < window else 0
         seen += 1
-        if p == 0:  # a full turn: re-sum exactly
+        if p == i % window:  # once per turn, at a ticker-dependent position: re-sum exactly
             acc = 0.0
             for k in range(window):
                 acc += ring[i, k]

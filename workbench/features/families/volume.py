@@ -23,7 +23,7 @@ from workbench.features.families._rolling import push_with_squares_nb
 MINUTES_PER_SESSION = 390
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _obv_z_nb(ticker, pf, vf, close, volume, window, prev, obv, ring, count, pos, sums, out,
               raw):  # pragma: no cover - numba
     """OBV (TA-Lib: starts at the first volume) and the t-statistic of its last ``window`` increments.
@@ -61,7 +61,7 @@ def _obv_z_nb(ticker, pf, vf, close, volume, window, prev, obv, ring, count, pos
         out[r, 0] = np.nan
         if np.isnan(step):
             continue
-        total, squares, seen, p = push_with_squares_nb(ring, i, total, squares, seen, p, step)
+        total, squares, seen, p = push_with_squares_nb(ring, i, total, squares, seen, p, step, i % window)
         if seen >= window:  # t = mean / (sd / sqrt(w)) = total * sqrt(w - 1) / sqrt(w * squares - total^2)
             spread = window * squares - total * total
             if spread > 1e-12 * (window - 1) * (squares + 1e-300 * window):
@@ -95,7 +95,7 @@ class OBVZ(Family):
                   state["sums"], out, raw)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _volume_z_tod_nb(ticker, vf, minute_of_session, log1p_volume, alpha, min_sessions, stats,
                      out):  # pragma: no cover - numba
     """z of log(1 + volume) against the EW mean/variance of the same minute in past sessions, then update.
@@ -147,7 +147,7 @@ class VolumeZTimeOfDay(Family):
                          float(self.params["min_sessions"]), state["stats"], out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _vwap_dev_nb(ticker, new_session, high, low, close, volume, vwap, sums, out):  # pragma: no cover - numba
     """close / session VWAP - 1, the session VWAP accumulated from each bar's VWAP (typical price if absent)."""
     cur, value, size = -1, 0.0, 0.0  # the current ticker's state, in registers
