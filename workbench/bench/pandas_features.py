@@ -23,7 +23,7 @@ def _ewm(values: pd.Series, ticker: pd.Series, **kwargs: float) -> pd.Series:
 
 
 def _rolling(values: pd.Series, ticker: pd.Series, window: int, how: str) -> pd.Series:
-    rolled = getattr(_by(values, ticker).rolling(window), how)(**({"ddof": 0} if how == "std" else {}))
+    rolled = getattr(_by(values, ticker).rolling(window), how)(**({"ddof": 0} if how in ("std", "var") else {}))
     return rolled.reset_index(level=0, drop=True)
 
 
@@ -66,8 +66,9 @@ def pandas_features(bars: pd.DataFrame) -> pd.DataFrame:
         out[f"rv_{window}"] = np.sqrt(_rolling(intraday**2, ticker, window, "sum"))
 
     signed = np.sign(delta.fillna(0.0)) * volume
-    slope = _by(_by(signed, ticker).cumsum(), ticker).diff()
-    out["obv_z_20"] = (slope - _rolling(slope, ticker, 20, "mean")) / _rolling(slope, ticker, 20, "std")
+    slope = _by(_by(signed, ticker).cumsum(), ticker).diff()  # OBV's increments
+    sd = np.sqrt(_rolling(slope, ticker, 20, "var") * 20 / 19)  # sample std of the last 20 increments
+    out["obv_z_20"] = _rolling(slope, ticker, 20, "mean") / (sd / np.sqrt(20))
 
     log_volume = np.log1p(volume)
     slot = [ticker, minute]
@@ -78,6 +79,8 @@ def pandas_features(bars: pd.DataFrame) -> pd.DataFrame:
     out["volume_z_tod"] = (log_volume - past_mean) / np.sqrt(past_sq / seen - past_mean**2)
 
     day = [ticker, session]
-    vwap = _by(close * volume, day).cumsum() / _by(volume, day).cumsum()
+    typical = (bars["high"] + bars["low"] + close) / 3.0
+    price = bars["vwap"].fillna(typical) if "vwap" in bars else typical  # each bar's own VWAP when known
+    vwap = _by(price * volume, day).cumsum() / _by(volume, day).cumsum()
     out["vwap_dev"] = close / vwap - 1.0
     return pd.DataFrame(out)
