@@ -67,7 +67,7 @@ def pandas_features(bars: pd.DataFrame) -> pd.DataFrame:
 
     signed = np.sign(delta.fillna(0.0)) * volume
     slope = _by(_by(signed, ticker).cumsum(), ticker).diff()  # OBV's increments
-    sd = np.sqrt(_rolling(slope, ticker, 20, "var") * 20 / 19)  # sample std of the last 20 increments
+    sd = np.sqrt(_rolling(slope, ticker, 20, "var").clip(lower=0) * 20 / 19)  # sample std of the last 20 increments
     out["obv_z_20"] = _rolling(slope, ticker, 20, "mean") / (sd / np.sqrt(20))
 
     log_volume = np.log1p(volume)
@@ -76,7 +76,7 @@ def pandas_features(bars: pd.DataFrame) -> pd.DataFrame:
     past_sum = _by(log_volume, slot).cumsum() - log_volume
     past_sq = _by(log_volume**2, slot).cumsum() - log_volume**2
     past_mean = past_sum / seen
-    out["volume_z_tod"] = (log_volume - past_mean) / np.sqrt(past_sq / seen - past_mean**2)
+    out["volume_z_tod"] = (log_volume - past_mean) / np.sqrt((past_sq / seen - past_mean**2).clip(lower=0))
 
     day = [ticker, session]
     typical = (bars["high"] + bars["low"] + close) / 3.0

@@ -2,11 +2,11 @@
 and a rolling beta with the residual return against the index.
 
 The kernels visit rows in time order with the index instrument first within a minute
-(``rows.time_order``); the sector return of a minute is the equal-weighted mean over the members that traded in it,
-final once a later minute starts. Lags are clock minutes within the session: the minute t-k must
+(``rows.time_order``); the sector return of a minute is the equal-weighted mean over the members that
+traded in it, final once a later minute starts. Lags are clock minutes within the session: the minute t-k must
 exist, so the first bars of a session (and the bars after a market-wide gap) get NaN — never a value
 from the previous session. Halts: a halted stock simply does not count in its sector that minute.
-Splits: only returns are stored (previous closes are rescaled on the ex-date).
+Splits: only returns are stored (previous log closes are shifted on the ex-date).
 """
 
 from __future__ import annotations
