@@ -1,0 +1,82 @@
+"""From a configuration to the research table: raw bars → features (the same engine as live) →
+triple-barrier labels with uniqueness weights, one row per labelled event of a stock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import Dataset, dataset_path
+from workbench.data.synth import SynthConfig, build_synthetic_market
+from workbench.features import compute, dataset_inputs
+from workbench.labels import average_uniqueness_panel, triple_barrier_panel
+from workbench.pipeline._config import PipelineConfig
+
+LABEL_COLUMNS = ("y", "t1", "ret", "barrier", "weight")
+
+
+@dataclass(frozen=True)
+class ResearchData:
+    """Events (rows) with their features, label, label end ``t1``, label return and weight, plus
+    back-adjusted closes (ts × ticker) to trade them in backtests."""
+
+    frame: pd.DataFrame
+    feature_columns: list[str]
+    close: pd.DataFrame
+    index_ticker: str
+
+    @property
+    def X(self) -> pd.DataFrame:
+        """Features, row-aligned with ``frame``."""
+        return self.frame[self.feature_columns]
+
+    @property
+    def t1(self) -> pd.Series:
+        """Label end times indexed by event time, row-aligned: what the purged splitters read."""
+        return pd.Series(self.frame["t1"].array, index=pd.DatetimeIndex(self.frame["ts"]), name="t1")
+
+
+def open_dataset(config: PipelineConfig) -> Dataset:
+    """The configured dataset, built from ``data.synth`` first when it is missing and synth is set."""
+    data = config.data
+    if not (dataset_path(data.dataset, must_exist=False) / "bars").is_dir() and data.synth is not None:
+        build_synthetic_market(SynthConfig(**data.synth), data.dataset, progress=False)
+    return Dataset(data.dataset)
+
+
+def build_research_data(config: PipelineConfig, dataset: Dataset | None = None) -> ResearchData:
+    """Features and labels of the configured bars; the index instrument feeds features but is not an event."""
+    dataset = dataset or open_dataset(config)
+    spec = config.spec
+    tickers = None if config.data.tickers is None else sorted({*config.data.tickers, spec.index_ticker})
+    bars = dataset.bars(tickers, config.data.start, config.data.end, adjust="raw")
+    if bars.empty:
+        raise ValueError(f"no bars in dataset {dataset.name!r} for the configured tickers and dates")
+    features = compute(bars, spec, **dataset_inputs(dataset))
+    labels_config = config.labels
+    scale = np.sqrt(labels_config.vertical_bars) if labels_config.horizon_scale else 1.0
+    every = (bars.groupby("ticker", sort=False).cumcount() % labels_config.event_every) == 0
+    events = (every & (bars["ticker"] != spec.index_ticker)).to_numpy()
+    labels = triple_barrier_panel(bars[["ts", "ticker", "close"]],
+                                  pt_sl=tuple(m * scale for m in labels_config.pt_sl),
+                                  vertical_bars=labels_config.vertical_bars, min_ret=labels_config.min_ret,
+                                  span=labels_config.volatility_span, events=events,
+                                  clip_to_session=labels_config.clip_to_session)
+    weight = average_uniqueness_panel(bars[["ts", "ticker"]], labels)
+    labelled = labels["y"].notna().to_numpy()
+    frame = features.loc[labelled].reset_index(drop=True)
+    frame.insert(0, "ts", bars.loc[labelled, "ts"].array)
+    if "ticker" not in frame:  # the spec has no categoricals: keep the symbol to group by, not as a feature
+        frame.insert(1, "ticker", pd.Categorical(bars.loc[labelled, "ticker"].to_numpy()))
+    frame["y"] = labels.loc[labelled, "y"].astype(np.int64).to_numpy()
+    frame["t1"] = labels.loc[labelled, "t1"].array
+    frame["ret"] = labels.loc[labelled, "ret"].to_numpy(dtype=float)
+    frame["barrier"] = labels.loc[labelled, "barrier"].astype(str).to_numpy()
+    frame["weight"] = weight[labelled].to_numpy()
+    frame = frame.sort_values(["ts", "ticker"], kind="stable").reset_index(drop=True)
+    close = dataset.bars(tickers, config.data.start, config.data.end, columns=["close"], adjust="backward")
+    wide = close.pivot(index="ts", columns="ticker", values="close").sort_index()
+    feature_columns = list(features.columns)
+    return ResearchData(frame=frame, feature_columns=feature_columns, close=wide, index_ticker=spec.index_ticker)
