@@ -1,0 +1,40 @@
+"""Evaluation of out-of-sample predictions on a (ts, ticker) panel: pooled classification metrics and
+calibration, cross-sectional skill per minute (IC, precision@k), and a top-k backtest accounted by vectorbt."""
+
+from workbench.evaluation._backtest import (
+    MINUTES_PER_YEAR,
+    BacktestResult,
+    backtest_top_k,
+    buy_and_hold,
+    equity_figure,
+    max_drawdown,
+    sharpe_ratio,
+)
+from workbench.evaluation._classification import calibration_figure, calibration_table, classification_report
+from workbench.evaluation._cross_section import (
+    ICResult,
+    PrecisionAtKResult,
+    information_coefficient,
+    newey_west_lags,
+    newey_west_t_stat,
+    precision_at_k,
+)
+
+__all__ = [
+    "MINUTES_PER_YEAR",
+    "BacktestResult",
+    "ICResult",
+    "PrecisionAtKResult",
+    "backtest_top_k",
+    "buy_and_hold",
+    "calibration_figure",
+    "calibration_table",
+    "classification_report",
+    "equity_figure",
+    "information_coefficient",
+    "max_drawdown",
+    "newey_west_lags",
+    "newey_west_t_stat",
+    "precision_at_k",
+    "sharpe_ratio",
+]
