@@ -166,7 +166,7 @@ DEFAULT_CATALOG: tuple[tuple[str, dict[str, Any]], ...] = (
     ("spread_bps", {}),
     ("imbalance", {"mean_window": 5}),
     ("ffd", {"d": 0.4, "threshold": 1e-4}),
-    ("index_lags", {"lags": (1, 2, 3)}),
+    ("index_lags", {"lags": (0, 1, 2, 3)}),
     ("sector_lags", {"lags": (1, 2, 3)}),
     ("beta", {"window": 60}),
     ("session_clock", {}),

@@ -27,9 +27,10 @@ class LightGBMModel(ClassifierMixin, BaseEstimator):
     ``category``, e.g. ``ticker`` and ``sector``) are split natively.
     """
 
-    def __init__(self, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 31,
-                 min_child_samples: int = 200, subsample: float = 0.8, colsample_bytree: float = 0.8,
-                 reg_lambda: float = 1.0, cat_smooth: float = 10.0, early_stopping_rounds: int | None = 50,
+    def __init__(self, n_estimators: int = 1000, learning_rate: float = 0.03, num_leaves: int = 15,
+                 min_child_samples: int = 1000, subsample: float = 0.8, colsample_bytree: float = 0.8,
+                 reg_lambda: float = 1.0, cat_smooth: float = 50.0, min_data_per_group: int = 500,
+                 cat_l2: float = 10.0, early_stopping_rounds: int | None = 100,
                  validation_fraction: float = 0.15, seed: int = 0, n_jobs: int = 2) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -39,6 +40,8 @@ class LightGBMModel(ClassifierMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.cat_smooth = cat_smooth
+        self.min_data_per_group = min_data_per_group
+        self.cat_l2 = cat_l2
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
         self.seed = seed
@@ -48,7 +51,8 @@ class LightGBMModel(ClassifierMixin, BaseEstimator):
         return {"objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
                 "min_child_samples": self.min_child_samples, "subsample": self.subsample, "subsample_freq": 1,
                 "colsample_bytree": self.colsample_bytree, "reg_lambda": self.reg_lambda,
-                "cat_smooth": self.cat_smooth, "seed": self.seed, "deterministic": True, "force_col_wise": True,
+                "cat_smooth": self.cat_smooth, "min_data_per_group": self.min_data_per_group,
+                "cat_l2": self.cat_l2, "seed": self.seed, "deterministic": True, "force_col_wise": True,
                 "num_threads": self.n_jobs, "verbosity": -1}
 
     def fit(self, X: pd.DataFrame, y: object, sample_weight: object = None, t1: pd.Series | None = None

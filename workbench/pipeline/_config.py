@@ -36,14 +36,14 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class LabelConfig:
-    """Triple-barrier labels on every ``event_every``-th bar of each ticker (fewer, less overlapping events),
-    vertical barrier ``vertical_bars`` later and never past the session's close."""
+    """Triple-barrier labels at every ``event_every``-th minute of the clock (all tickers at the same
+    minutes, so each has a full cross-section; fewer, less overlapping events), barriers at ``pt_sl`` times
+    the EWM volatility of one-bar returns, the vertical one ``vertical_bars`` later and never past the close."""
 
     pt_sl: tuple[float, float] = (1.0, 1.0)
     vertical_bars: int = 5
     min_ret: float = 0.0
     volatility_span: int = 100
-    horizon_scale: bool = True  # barriers at target * sqrt(vertical_bars): one horizon's volatility
     event_every: int = 5
     clip_to_session: bool = True
 

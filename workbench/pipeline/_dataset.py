@@ -56,11 +56,9 @@ def build_research_data(config: PipelineConfig, dataset: Dataset | None = None) 
         raise ValueError(f"no bars in dataset {dataset.name!r} for the configured tickers and dates")
     features = compute(bars, spec, **dataset_inputs(dataset))
     labels_config = config.labels
-    scale = np.sqrt(labels_config.vertical_bars) if labels_config.horizon_scale else 1.0
-    every = (bars.groupby("ticker", sort=False).cumcount() % labels_config.event_every) == 0
-    events = (every & (bars["ticker"] != spec.index_ticker)).to_numpy()
-    labels = triple_barrier_panel(bars[["ts", "ticker", "close"]],
-                                  pt_sl=tuple(m * scale for m in labels_config.pt_sl),
+    minute = bars["ts"].array.as_unit("ns").asi8 // 60_000_000_000
+    events = (minute % labels_config.event_every == 0) & (bars["ticker"] != spec.index_ticker).to_numpy()
+    labels = triple_barrier_panel(bars[["ts", "ticker", "close"]], pt_sl=tuple(labels_config.pt_sl),
                                   vertical_bars=labels_config.vertical_bars, min_ret=labels_config.min_ret,
                                   span=labels_config.volatility_span, events=events,
                                   clip_to_session=labels_config.clip_to_session)

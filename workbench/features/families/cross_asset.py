@@ -1,11 +1,12 @@
-"""Cross-asset lead-lag: the index's and the sector's intraday one-bar returns lagged 1-3 minutes,
-and a rolling beta with the residual return against the index.
+"""Cross-asset lead-lag: the index's intraday one-bar return of this minute and the 1-3 before it, the
+sector's of the 1-3 minutes before, and a rolling beta with the residual return against the index.
 
 The kernels visit rows in time order with the index instrument first within a minute
 (``rows.time_order``); the sector return of a minute is the equal-weighted mean over the members that
-traded in it, final once a later minute starts. Lags are clock minutes within the session: the minute t-k must
-exist, so the first bars of a session (and the bars after a market-wide gap) get NaN — never a value
-from the previous session. Halts: a halted stock simply does not count in its sector that minute.
+traded in it, final once a later minute starts. Lags are clock minutes within the session (lag 0: the
+index's bar ending at t, which the engine processes before the stocks' bars of that minute): the minute
+t-k must exist, so the first bars of a session (and the bars after a market-wide gap) get NaN — never a
+value from the previous session. Halts: a halted stock simply does not count in its sector that minute.
 Splits: only returns are stored (previous log closes are shifted on the ex-date).
 """
 
@@ -22,10 +23,12 @@ from workbench.features.families._base import Family, State
 from workbench.features.families.volatility import intraday_return_nb
 
 
-def _lags(family: Family) -> tuple[int, ...]:
+def _lags(family: Family, smallest: int) -> tuple[int, ...]:
     lags = family.params["lags"]
-    if not lags or any(not isinstance(k, int) or k < 1 for k in lags):
-        raise ValueError(f"feature {family.kind!r}: lags must be positive integers, got {lags!r}")
+    if not lags or any(not isinstance(k, int) or k < smallest for k in lags):
+        why = ("" if smallest == 0 else "; lag 0 (this minute) exists for the index only: a sector's mean of "
+               "the minute is final only once every member's bar of that minute has arrived")
+        raise ValueError(f"feature {family.kind!r}: lags must be integers >= {smallest}, got {lags!r}{why}")
     return tuple(lags)
 
 
@@ -65,13 +68,18 @@ def _group_lags_nb(seq, ticker, minute, new_session, log_open, log_close, pf, gr
             prev[i] += np.log(pf[r])
         ret = intraday_return_nb(r, new_session, log_open, log_close, prev[i])
         prev[i] = log_close[r]
-        g = 0 if index_only else group_of_ticker[i]
-        for j in range(len(lags)):
-            out[r, j] = _lookup_nb(ring_minute, ring_value, g, m - lags[j]) if g >= 0 else np.nan
         member = group_of_ticker[i] >= 0
         if member:
             acc[group_of_ticker[i], 0] += ret
             acc[group_of_ticker[i], 1] += 1.0
+        g = 0 if index_only else group_of_ticker[i]
+        for j in range(len(lags)):
+            if g < 0:
+                out[r, j] = np.nan
+            elif lags[j] == 0:  # the index's bar of this minute (processed first): its return so far
+                out[r, j] = acc[g, 0] / acc[g, 1] if acc[g, 1] > 0 else np.nan
+            else:
+                out[r, j] = _lookup_nb(ring_minute, ring_value, g, m - lags[j])
 
 
 class _GroupLags(Family):
@@ -83,7 +91,7 @@ class _GroupLags(Family):
     prefix: ClassVar[str] = ""
 
     def validate(self) -> None:
-        _lags(self)
+        _lags(self, 0 if self.index_only else 1)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -113,7 +121,7 @@ class _GroupLags(Family):
 
 
 class IndexLags(_GroupLags):
-    """``idx_ret_lagk``: the index's intraday one-minute log return k minutes ago."""
+    """``idx_ret_lagk``: the index's intraday one-minute log return k minutes ago (k = 0: the bar ending now)."""
 
     kind: ClassVar[str] = "index_lags"
     index_only = True
