@@ -67,13 +67,24 @@ def test_bad_input_gets_one_clear_line(lake_root: Path, args: list[str], message
     assert message in result.output and "Traceback" not in result.output
 
 
-def test_demo_builds_then_reuses_the_default_dataset(lake_root: Path) -> None:
+def test_demo_builds_the_market_then_runs_the_research_job(lake_root: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    first = runner.invoke(main, ["demo", "--name", "demo", "--tickers", "12", "--days", "2"])
+    args = ["demo", "--name", "demo", "--tickers", "30", "--days", "3", "--train-days", "2", "--test-days", "1"]
+    first = runner.invoke(main, [*args, "--out", str(tmp_path / "first")])
     assert first.exit_code == 0, first.output
-    assert "building synthetic dataset 'demo'" in first.output and '"stylized_facts"' in first.output
-    second = runner.invoke(main, ["demo", "--name", "demo", "--tickers", "12", "--days", "2"])
-    assert second.exit_code == 0 and "exists; summarizing it" in second.output
+    assert "building synthetic dataset 'demo'" in first.output and "stylized facts" in first.output
+    assert "purged walk-forward folds" in first.output and "backtest lightgbm" in first.output
+    assert (tmp_path / "first" / "report.html").exists()
+    second = runner.invoke(main, [*args, "--out", str(tmp_path / "second")])
+    assert second.exit_code == 0 and "exists; reusing it" in second.output
+
+
+def test_run_command_reads_a_json_config_and_refuses_unknown_keys(lake_root: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"data": {"dataset": "demo"}, "cv": {"train_days": 2, "test_days": 1},
+                                  "labels": {"vertical": 5}}))
+    result = CliRunner().invoke(main, ["run", str(config)])
+    assert result.exit_code == 1 and "unknown labels setting(s) ['vertical']" in result.output
 
 
 def test_bench_synth_prints_a_json_line(lake_root: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +128,8 @@ class Pipeline:
         metrics = _jsonable(metrics)
         (path / "metrics.json").write_text(json.dumps(metrics, indent=2))
         for name, figure in figures.items():
-            figure.write_html(path / "figures" / f"{name.lower().replace(' ', '_')}.html", include_plotlyjs="cdn")
+            slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+            figure.write_html(path / "figures" / f"{slug}.html", include_plotlyjs="cdn")
         write_report(path / "report.html", f"Research run {config.name} ({config.fingerprint})",
                      metrics_tables(metrics), figures, self._notes(metrics))
         bar.update()
