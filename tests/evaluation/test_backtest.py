@@ -310,3 +310,24 @@ def test_bad_input_is_a_clear_error() -> None:
 def test_bad_parameters_are_value_errors(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         backtest_top_k(hand_frame(), close=HAND_CLOSE, **{"k": 1, "horizon_bars": 2, **kwargs})
+
+
+def test_flatten_at_close_leaves_no_position_overnight() -> None:
+    days = sessions("2024-11-25", "2024-11-26")
+    index = bar_times(days["open"].iloc[0], days["close"].iloc[0]).append(
+        bar_times(days["open"].iloc[1], days["close"].iloc[1]))
+    rng = np.random.default_rng(4)
+    names = [f"N{k}" for k in range(6)]
+    close = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.001, (len(index), 6)), axis=0)), index=index,
+                         columns=names)
+    frame = pd.DataFrame({"ts": np.repeat(index, 6), "ticker": np.tile(names, len(index)),
+                          "p": rng.random(len(index) * 6)})
+    kwargs = {"close": close, "k": 2, "horizon_bars": 5, "fees_bps": 0.0, "slippage_bps": 0.0}
+    flat = backtest_top_k(frame, flatten_at_close=True, **kwargs)
+    held = backtest_top_k(frame, **kwargs)
+    positions = flat.portfolio.assets()
+    first_close = index[389]
+    assert (positions.loc[first_close].abs() < 1e-12).all()  # flat at the first session's close
+    assert (held.portfolio.assets().loc[first_close].abs() > 0).any()  # the default carries the gap
+    mid = index[100]
+    np.testing.assert_allclose(flat.weights.loc[mid].to_numpy(), held.weights.loc[mid].to_numpy())

@@ -72,3 +72,15 @@ def test_walk_forward_never_trains_on_labels_that_reach_the_test_period(signal_r
 def test_same_config_gives_the_same_run(market: Dataset, signal_run: RunResult, tmp_path: Path) -> None:
     again = _run(market, tmp_path / "again")
     pd.testing.assert_frame_equal(again.predictions, signal_run.predictions)
+
+
+def test_tuning_runs_optuna_on_the_first_training_window_and_keeps_the_study(market: Dataset, tmp_path: Path) -> None:
+    from workbench.pipeline import ModelConfig
+
+    tickers = tuple(market.tickers["ticker"].iloc[:30])
+    config = PipelineConfig(name="tuned", data=DataConfig(dataset=market.name, tickers=tickers), cv=CV,
+                            model=ModelConfig(n_trials=3, tuning_folds=2, params={"n_estimators": 60}),
+                            evaluation=EvalConfig(top_k=3, shap_rows=300, min_names=10))
+    run = Pipeline(config).run(tmp_path / "tuned", progress=False)
+    assert run.metrics["tuning"]["n_trials"] == 3 and set(run.metrics["tuning"]["best_params"]) >= {"learning_rate"}
+    assert (tmp_path / "tuned" / "optuna.db").exists()

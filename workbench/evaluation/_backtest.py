@@ -13,7 +13,9 @@ Construction of :func:`backtest_top_k` (``H = horizon_bars``, bars are the rows 
   ``targetpercent`` sizes valued at the bar's close, one cash-sharing group), so weights do not drift within
   a cohort's life: the Jegadeesh-Titman overlapping portfolio as a rebalancing schedule. The first H - 1 bars
   ramp up (part of the capital in cash); after the last cohort expires the book is flat. ``delay_bars``
-  shifts every trade later by that many bars (0: trade at the close the prediction was made at).
+  shifts every trade later by that many bars (0: trade at the close the prediction was made at). With
+  ``flatten_at_close`` a cohort also expires at its NYSE session's last bar, so the book is flat at every
+  close and never carries the overnight gap (as intraday labels capped at the close assume).
 * Orders within a bar go smallest value first (vectorbt ``call_seq="auto"``: sells, then buys). There is no
   borrowing: when costs leave a fully invested long-only book short of cash, the last buy is filled in part,
   so costs come out of invested capital. Short sales fund their own collateral, so long-short books fill fully.
@@ -40,6 +42,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from workbench.data import EXCHANGE_TZ
+from workbench.data._calendar import session_index
 from workbench.errors import DataValidationError
 from workbench.evaluation._inputs import check_unique_keys, float_column, require_panel
 
@@ -216,9 +219,19 @@ def _result(close: pd.DataFrame, size: pd.DataFrame, fees_bps: float, slippage_b
         portfolio=net)
 
 
+def _session_last_rows(index: pd.DatetimeIndex) -> np.ndarray:
+    """For each bar, the row of the last bar of its NYSE session in ``index`` (bars must be in sessions)."""
+    session = session_index().locate(index.tz_convert("UTC").as_unit("ns").asi8)
+    if (session < 0).any():
+        raise DataValidationError(f"flatten_at_close needs bars inside NYSE sessions; {index[session < 0][0]} "
+                                  "is not")
+    last = np.flatnonzero(np.r_[session[1:] != session[:-1], True])
+    return last[np.searchsorted(last, np.arange(len(index)))]
+
+
 def backtest_top_k(frame: pd.DataFrame, *, close: pd.DataFrame, k: int, horizon_bars: int,
                    long_short: bool = False, fees_bps: float = 1.0, slippage_bps: float = 1.0,
-                   signal: str = "p", delay_bars: int = 0,
+                   signal: str = "p", delay_bars: int = 0, flatten_at_close: bool = False,
                    periods_per_year: float = MINUTES_PER_YEAR) -> BacktestResult:
     """Trade the top-k names by ``signal`` every bar, each cohort held ``horizon_bars`` bars (module docstring).
 
@@ -271,8 +284,12 @@ def backtest_top_k(frame: pd.DataFrame, *, close: pd.DataFrame, k: int, horizon_
     if not opened.any():
         raise DataValidationError(f"no bar has {need} names with a prediction and a price to trade at; "
                                   f"check the panel against close or lower k")
-    live = np.cumsum(members, axis=0)
-    live[horizon_bars:] -= live[:-horizon_bars].copy()
+    expiry = np.arange(n_bars) + horizon_bars  # a cohort opened at bar t is gone from bar expiry[t] on
+    if flatten_at_close:
+        expiry = np.minimum(expiry, _session_last_rows(prices.index))
+    change = members.astype(np.float64)
+    np.subtract.at(change, np.minimum(expiry, n_bars - 1), np.where((expiry < n_bars)[:, None], members, 0.0))
+    live = np.cumsum(change, axis=0)
     target = live / (k * horizon_bars) * (0.5 if long_short else 1.0)
     held_before = np.vstack([np.zeros((1, target.shape[1])), target[:-1]])
     target[(target == 0) & (held_before == 0)] = np.nan  # no position and none wanted: no order

@@ -192,13 +192,13 @@ class Pipeline:
                                               "precision_at_k": top.summary().to_dict()}
             results[f"{name} top-{evaluation.top_k} long"] = backtest_top_k(
                 panel, close=traded, k=evaluation.top_k, horizon_bars=horizon, fees_bps=evaluation.fees_bps,
-                slippage_bps=evaluation.slippage_bps)
+                slippage_bps=evaluation.slippage_bps, flatten_at_close=True)
             figures[f"Calibration {name}"] = calibration_figure(calibration_table(predictions["y"], p),
                                                                 title=f"Reliability of {name}")
             if name == "lightgbm":
                 results[f"{name} top/bottom-{evaluation.top_k} long-short"] = backtest_top_k(
                     panel, close=traded, k=evaluation.top_k, horizon_bars=horizon, long_short=True,
-                    fees_bps=evaluation.fees_bps, slippage_bps=evaluation.slippage_bps)
+                    fees_bps=evaluation.fees_bps, slippage_bps=evaluation.slippage_bps, flatten_at_close=True)
                 figures["Rank IC per minute (cumulative)"] = _cumulative_ic_figure(ic.series)
         first = next(iter(results.values())).equity.index
         index_close = data.close[data.index_ticker].loc[first[0]:first[-1]].dropna()
