@@ -129,7 +129,7 @@ class Pipeline:
         (path / "metrics.json").write_text(json.dumps(metrics, indent=2))
         for name, figure in figures.items():
             slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-            figure.write_html(path / "figures" / f"{slug}.html", include_plotlyjs="cdn")
+            figure.write_html(path / "figures" / f"{slug}.html", include_plotlyjs="directory")  # offline
         write_report(path / "report.html", f"Research run {config.name} ({config.fingerprint})",
                      metrics_tables(metrics), figures, self._notes(metrics))
         bar.update()
