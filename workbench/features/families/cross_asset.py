@@ -47,9 +47,12 @@ def _group_lags_nb(seq, ticker, minute, new_session, log_open, log_close, pf, gr
     """Per-minute group (sector, or the index as group 0) mean intraday return, read back at t - lag.
 
     Rows are visited in time order ``seq``; current[0] = the minute being accumulated; acc[g] = (sum,
-    count) of that minute.
+    count) of that minute. A group's lagged values are looked up once per minute (``looked``) and shared
+    by all its rows of that minute: the ring only changes when a minute is published.
     """
     depth = ring_minute.shape[1]
+    looked_minute = np.full(ring_minute.shape[0], -1, dtype=np.int64)
+    looked = np.empty((ring_minute.shape[0], len(lags)))
     for q in range(len(seq)):
         r = seq[q]
         i = ticker[r]
@@ -64,12 +67,11 @@ def _group_lags_nb(seq, ticker, minute, new_session, log_open, log_close, pf, gr
                     acc[g, 0] = 0.0
                     acc[g, 1] = 0.0
             current[0] = m
-        if pf[r] != 1.0:
-            prev[i] += np.log(pf[r])
-        ret = intraday_return_nb(r, new_session, log_open, log_close, prev[i])
-        prev[i] = log_close[r]
-        member = group_of_ticker[i] >= 0
-        if member:
+        if group_of_ticker[i] >= 0:  # only a group's members need their return (the index, or sector stocks)
+            if pf[r] != 1.0:
+                prev[i] += np.log(pf[r])
+            ret = intraday_return_nb(r, new_session, log_open, log_close, prev[i])
+            prev[i] = log_close[r]
             acc[group_of_ticker[i], 0] += ret
             acc[group_of_ticker[i], 1] += 1.0
         g = 0 if index_only else group_of_ticker[i]
@@ -79,7 +81,11 @@ def _group_lags_nb(seq, ticker, minute, new_session, log_open, log_close, pf, gr
             elif lags[j] == 0:  # the index's bar of this minute (processed first): its return so far
                 out[r, j] = acc[g, 0] / acc[g, 1] if acc[g, 1] > 0 else np.nan
             else:
-                out[r, j] = _lookup_nb(ring_minute, ring_value, g, m - lags[j])
+                if looked_minute[g] != m:
+                    for h in range(len(lags)):
+                        looked[g, h] = _lookup_nb(ring_minute, ring_value, g, m - lags[h])
+                    looked_minute[g] = m
+                out[r, j] = looked[g, j]
 
 
 class _GroupLags(Family):
