@@ -51,6 +51,21 @@ def _group_codes(keys: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques, name=keys.name)
 
 
+def _known_rows(frame: pd.DataFrame, by: str, signal: str, target: str
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index, np.ndarray]:
+    """(signal, target, group code, groups, rows per group) over the rows whose ``target`` is known; a NaN
+    ``signal`` or a repeated (``by``, ticker) pair is an error."""
+    panel = require_panel(frame, [by, signal, target], "frame")
+    check_unique_keys(panel, by, "frame")
+    keys = [by, "ticker"]
+    x = float_column(panel, signal, "frame", keys=keys, allow_nan=False)
+    y = float_column(panel, target, "frame", keys=keys, allow_nan=True)
+    codes, groups = _group_codes(panel[by])
+    valid = ~np.isnan(y)
+    x, y, codes = x[valid], y[valid], codes[valid]
+    return x, y, codes, groups, np.bincount(codes, minlength=len(groups))
+
+
 @dataclass(frozen=True, eq=False)
 class ICResult:
     """Information coefficient per minute and its summary.
@@ -101,15 +116,7 @@ def information_coefficient(frame: pd.DataFrame, signal: str = "p", target: str 
         raise ValueError(f"min_names must be >= 2 (a correlation needs two names), got {min_names}")
     if nw_lags is not None and nw_lags < 0:
         raise ValueError(f"nw_lags must be >= 0 or None, got {nw_lags}")
-    panel = require_panel(frame, [by, signal, target], "frame")
-    check_unique_keys(panel, by, "frame")
-    keys = [by, "ticker"]
-    x = float_column(panel, signal, "frame", keys=keys, allow_nan=False)
-    y = float_column(panel, target, "frame", keys=keys, allow_nan=True)
-    codes, groups = _group_codes(panel[by])
-    valid = ~np.isnan(y)
-    x, y, codes = x[valid], y[valid], codes[valid]
-    counts = np.bincount(codes, minlength=len(groups))
+    x, y, codes, groups, counts = _known_rows(frame, by, signal, target)
     kept_rows = counts[codes] >= min_names
     if method == "spearman":
         ranks = pd.DataFrame({"g": codes[kept_rows], "x": x[kept_rows], "y": y[kept_rows]}).groupby(
@@ -183,16 +190,8 @@ def precision_at_k(frame: pd.DataFrame, k: int, signal: str = "p", label: str = 
     """
     if not isinstance(k, int | np.integer) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    panel = require_panel(frame, [by, signal, label], "frame")
-    check_unique_keys(panel, by, "frame")
-    keys = [by, "ticker"]
-    x = float_column(panel, signal, "frame", keys=keys, allow_nan=False)
-    y = float_column(panel, label, "frame", keys=keys, allow_nan=True)
+    x, y, codes, groups, counts = _known_rows(frame, by, signal, label)
     check_binary(y, f"frame column {label!r}")
-    codes, groups = _group_codes(panel[by])
-    valid = ~np.isnan(y)
-    x, y, codes = x[valid], y[valid], codes[valid]
-    counts = np.bincount(codes, minlength=len(groups))
     if counts.max(initial=0) < k:
         raise DataValidationError(f"k={k} exceeds the number of labelled names in every {by} (at most "
                                   f"{int(counts.max(initial=0))}); choose k <= that")
