@@ -102,3 +102,18 @@ def test_tuning_runs_optuna_on_the_first_training_window_and_keeps_the_study(mar
     run = Pipeline(config).run(tmp_path / "tuned", progress=False)
     assert run.metrics["tuning"]["n_trials"] == 3 and set(run.metrics["tuning"]["best_params"]) >= {"learning_rate"}
     assert (tmp_path / "tuned" / "optuna.db").exists()
+
+
+@pytest.mark.slow
+def test_no_alpha_in_a_demo_sized_control_market(lake_root: Path, tmp_path: Path) -> None:
+    """200 names × 12 sessions of noise (flash crash included): the walk-forward finds no skill and every
+    strategy loses after costs."""
+    build_synthetic_market(SynthConfig(n_tickers=200, n_days=12, seed=7, signal=False), "control-200", progress=False)
+    config = PipelineConfig(name="control-200", data=DataConfig(dataset="control-200"),
+                            cv=CVConfig(train_days=6, test_days=2), evaluation=EvalConfig(shap_rows=500))
+    metrics = Pipeline(config).run(tmp_path / "run", progress=False).metrics
+    for model in ("lightgbm", "baseline"):
+        assert abs(metrics["cross_section"][model]["ic"]["t_stat_nw"]) < 2, metrics["cross_section"][model]
+    for name, result in metrics["backtests"].items():
+        if not name.startswith("buy and hold"):
+            assert result["sharpe"] < 0, (name, result)
