@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from workbench.models._frame import check_features, check_labels, check_weights
-from workbench.models._times import sample_times
+from workbench.validation._split_times import sample_times
 
 META_SUFFIX = ".meta.json"
 
@@ -85,8 +85,10 @@ class LightGBMModel(ClassifierMixin, BaseEstimator):
         everything = np.arange(len(X))
         if not self.early_stopping_rounds or not 0 < self.validation_fraction < 1:
             return everything, None
-        t0, ends = sample_times(X, t1)
-        distinct = np.unique(t0)
+        times = sample_times(X, t1)
+        t0 = times.t0_ns
+        ends = t0 if times.t1_ns is None else times.t1_ns  # without t1, labels end at their own time
+        distinct = times.bar_ns
         if len(distinct) < 4:
             return everything, None
         first_stop = distinct[int(np.floor(len(distinct) * (1 - self.validation_fraction)))]
