@@ -169,9 +169,16 @@ class Dataset:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY ticker, ts"
         frame = self._con.execute(sql, params).df()
-        if adjust != "raw" and len(frame):
-            frame = self._apply_adjustment(frame, dividends=adjust == "backward")
-        return frame
+        return self.adjust(frame, adjust)
+
+    def adjust(self, bars: pd.DataFrame, adjust: Adjust) -> pd.DataFrame:
+        """Raw bars of this dataset as :meth:`bars` returns them for ``adjust`` (e.g. back-adjusted closes for
+        a backtest from bars already loaded raw for features), without scanning the lake again."""
+        if adjust not in ADJUST_MODES:
+            raise ValueError(f"adjust must be one of {ADJUST_MODES}, got {adjust!r}")
+        if adjust == "raw" or not len(bars):
+            return bars
+        return self._apply_adjustment(bars, dividends=adjust == "backward")
 
     def adjustment_factors(self, *, dividends: bool = True) -> pd.DataFrame:
         """Per corporate action, the factor that multiplies prices (and divides sizes) before ex_date.
