@@ -184,4 +184,4 @@ def test_bad_parameters(kwargs, error, match):
 def test_empty_bars():
     bars = _bars().iloc[:0]
     out = panel(bars, vertical_bars=3)
-    assert out.empty and list(out.columns) == [*LABEL_COLUMNS, "target"]
+    assert out.empty and list(out.columns) == [*LABEL_COLUMNS, "target", "entry_ts"]

@@ -57,7 +57,7 @@ class EventLabels:
 
     touch: np.ndarray  # row of t1, int64
     code: np.ndarray  # barrier code, int8
-    ret: np.ndarray  # side * (close[t1] / close[t0] - 1), NaN without a label
+    ret: np.ndarray  # side * (close[t1] / entry - 1), NaN without a label
     bin: np.ndarray  # int8: sign of ret, or the meta-label 1{ret > 0} when a side is given
     y: np.ndarray  # int8: 1 iff the profit-taking barrier (the upper one without side) was touched first
 
@@ -72,15 +72,19 @@ def label_events(
     pt: float,
     sl: float,
     min_ret: float,
+    entry: np.ndarray | None = None,
 ) -> EventLabels:
-    """Set each event's barriers from close[t0] and target[t0], find the first touch, and derive ret, bin and y.
+    """Set each event's barriers from its entry price and target, find the first touch, and derive ret, bin, y.
 
-    Events with ``target <= min_ret`` (or NaN target) get no label. Upper barrier close[t0] * (1 + m * target),
-    lower close[t0] * (1 - m * target) with m the pt or sl multiplier (pt in the side's favour); m = 0 disables.
+    The path scanned is close[rows[e]] ... close[ends[e]]. The entry price defaults to close[rows[e]] (AFML:
+    enter at the close of t0); ``entry`` gives another one per event (e.g. the open of the fill bar, whose own
+    close is then the first point of the path). Events with ``target <= min_ret`` (or NaN target) get no label.
+    Upper barrier entry * (1 + m * target), lower entry * (1 - m * target) with m the pt or sl multiplier (pt
+    in the side's favour); m = 0 disables.
     """
     live = target > min_ret
     long = np.ones(rows.size, dtype=bool) if side is None else side > 0
-    c0 = close[rows]
+    c0 = close[rows] if entry is None else entry
     up_mult = np.where(long, pt, sl)
     lo_mult = np.where(long, sl, pt)
     with np.errstate(invalid="ignore"):  # NaN targets: those events are dropped just below

@@ -62,6 +62,13 @@ def positive_int(value: object, name: str) -> int:
     return int(value)
 
 
+def non_negative_int(value: object, name: str) -> int:
+    """``value`` as an int >= 0, else a ValueError naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0 (a number of bars), got {value!r}")
+    return int(value)
+
+
 def non_negative(value: object, name: str) -> float:
     """``value`` as a finite float >= 0, else a ValueError naming the parameter."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
