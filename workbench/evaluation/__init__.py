@@ -19,11 +19,13 @@ from workbench.evaluation._cross_section import (
     newey_west_t_stat,
     precision_at_k,
 )
+from workbench.evaluation._loss_test import LossTestResult, paired_loss_test
 
 __all__ = [
     "MINUTES_PER_YEAR",
     "BacktestResult",
     "ICResult",
+    "LossTestResult",
     "PrecisionAtKResult",
     "backtest_top_k",
     "buy_and_hold",
@@ -35,6 +37,7 @@ __all__ = [
     "max_drawdown",
     "newey_west_lags",
     "newey_west_t_stat",
+    "paired_loss_test",
     "precision_at_k",
     "sharpe_ratio",
 ]
