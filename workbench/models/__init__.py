@@ -4,5 +4,6 @@ stopping, and Optuna tuning whose study lives in a shared storage URL."""
 from workbench.models._baseline import LogisticBaseline
 from workbench.models._lightgbm import LightGBMModel
 from workbench.models._tuning import TuningResult, tune_lightgbm
+from workbench.models._volatility_reference import VolatilityReference
 
-__all__ = ["LightGBMModel", "LogisticBaseline", "TuningResult", "tune_lightgbm"]
+__all__ = ["LightGBMModel", "LogisticBaseline", "TuningResult", "VolatilityReference", "tune_lightgbm"]
