@@ -19,9 +19,27 @@ from workbench.evaluation._cross_section import (
     newey_west_t_stat,
     precision_at_k,
 )
+from workbench.evaluation._execution import (
+    DEFAULT_EXECUTION,
+    FILL_PRICES,
+    IMPACT_WINDOW,
+    SPREAD_MODES,
+    Execution,
+    MarketPrices,
+)
 from workbench.evaluation._loss_test import LossTestResult, paired_loss_test
+from workbench.evaluation._sensitivity import SENSITIVITY_COLUMNS, execution_sensitivity, sensitivity_figure
 
 __all__ = [
+    "DEFAULT_EXECUTION",
+    "FILL_PRICES",
+    "IMPACT_WINDOW",
+    "SENSITIVITY_COLUMNS",
+    "SPREAD_MODES",
+    "Execution",
+    "MarketPrices",
+    "execution_sensitivity",
+    "sensitivity_figure",
     "MINUTES_PER_YEAR",
     "BacktestResult",
     "ICResult",

@@ -1,28 +1,33 @@
 """Top-k backtest of a prediction panel with overlapping holding cohorts, accounted by vectorbt.
 
-Construction of :func:`backtest_top_k` (``H = horizon_bars``, bars are the rows of ``close``):
+Construction of :func:`backtest_top_k` (``H = horizon_bars``, ``d = execution.delay_bars``, bars are the rows of
+the prices):
 
-* At each bar t with predictions, a cohort is opened: the k names with the highest signal, equal weight
-  ``1/k`` (and, with ``long_short``, the k lowest at ``-1/k``). Only names with a prediction and a price at
-  the execution bar are eligible; ties go to the name that comes first in ``close``'s columns. A bar with
-  fewer than k (2k for long-short) eligible names opens no cohort and its sleeve stays in cash.
-* Capital is split into H sleeves; a cohort lives for H bars (opened at bar t, closed at bar t + H), so the
-  book's target weight is the sum of the live cohorts' weights divided by H. Long-short books scale both
-  legs by 1/2 so that gross exposure is 1 (net 0), like the long-only book's.
-* Every bar the whole book is rebalanced to that target at the bar's close (vectorbt ``from_orders`` with
-  ``targetpercent`` sizes valued at the bar's close, one cash-sharing group), so weights do not drift within
-  a cohort's life: the Jegadeesh-Titman overlapping portfolio as a rebalancing schedule. The first H - 1 bars
-  ramp up (part of the capital in cash); after the last cohort expires the book is flat. ``delay_bars``
-  shifts every trade later by that many bars (0: trade at the close the prediction was made at). With
-  ``flatten_at_close`` a cohort also expires at its NYSE session's last bar, so the book is flat at every
-  close and never carries the overnight gap (as intraday labels capped at the close assume).
+* The signal at bar t forms a cohort filled at bar f = t + d (:class:`~workbench.evaluation.Execution`: at bar
+  f's open, vwap or close; d = 0 only at the close of t, the idealized reference): the k names with the highest
+  signal, equal weight ``1/k`` (and, with ``long_short``, the k lowest at ``-1/k``). Only names with a
+  prediction at t and a bar at f are eligible; ties go to the name that comes first in the prices' columns. A
+  bar with fewer than k (2k for long-short) eligible names opens no cohort and its sleeve stays in cash.
+* Capital is split into H sleeves; a cohort lives for H bars (filled at bar f, exited at bar f + H at the same
+  kind of fill price), so the book's target weight is the sum of the live cohorts' weights divided by H.
+  Long-short books scale both legs by 1/2 so that gross exposure is 1 (net 0), like the long-only book's.
+* Every bar the whole book is rebalanced to that target at the bar's fill price (vectorbt ``from_orders`` with
+  ``targetpercent`` sizes, per-element ``price`` and ``fees``, one cash-sharing group, the book valued at the
+  fill prices to size the orders), so weights do not drift within a cohort's life: the Jegadeesh-Titman
+  overlapping portfolio as a rebalancing schedule. The portfolio is valued at closes. The first H - 1 bars
+  ramp up (part of the capital in cash); after the last cohort expires the book is flat.
+* With ``flatten_at_close`` a cohort also expires at its NYSE session's last bar (leaving at that bar's fill
+  price, so at its close at the latest) and a cohort whose fill bar would be its session's last bar or in a
+  later session than its signal is not traded: the book is flat at every close and never carries the overnight
+  gap (as intraday labels capped at the close assume).
 * Orders within a bar go smallest value first (vectorbt ``call_seq="auto"``: sells, then buys). There is no
   borrowing: when costs leave a fully invested long-only book short of cash, the last buy is filled in part,
   so costs come out of invested capital. Short sales fund their own collateral, so long-short books fill fully.
-* Costs: ``fees_bps`` of the traded value plus ``slippage_bps`` on the fill price, both per unit traded, on
-  every buy and sell. The gross run is the same schedule with zero costs.
-* A missing bar (NaN close) makes a name ineligible for a new cohort at that bar; a name already held is
-  valued and rebalanced at its last price.
+* Costs: fees + the half spread known before the fill + optional square-root impact, times the cost multiplier
+  (:mod:`workbench.evaluation._execution`), as a fraction of every buy's and sell's traded value. The gross run
+  is the same schedule at the same fill prices with zero costs.
+* A missing bar (NaN close) makes a name ineligible for a new cohort filled at that bar; a name already held is
+  valued and rebalanced at its last close.
 
 Sharpe is ``mean / std`` (ddof 1) of per-bar simple returns times ``sqrt(periods_per_year)``, by default
 ``252 * 390`` minute bars a year; the overnight gap counts as one bar (its return runs from the last close of
@@ -42,8 +47,18 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from workbench.data import EXCHANGE_TZ
-from workbench.data._calendar import session_index
 from workbench.errors import DataValidationError
+from workbench.evaluation._execution import (
+    DEFAULT_EXECUTION,
+    Execution,
+    FillCosts,
+    MarketPrices,
+    as_market_prices,
+    fill_costs,
+    fill_prices,
+    session_last_rows,
+    session_positions,
+)
 from workbench.evaluation._inputs import check_unique_keys, float_column, require_panel
 
 if TYPE_CHECKING:
@@ -79,10 +94,17 @@ class BacktestResult:
     """A backtest's equity (per unit of starting capital), net and gross of costs, and its summary metrics.
 
     ``weights`` are the target weights sent to vectorbt (NaN: no order that bar). ``turnover`` is the mean over
-    bars of traded value (buys plus sells, at the close) divided by the book's value, so costs per bar are
-    about ``turnover * (fees + slippage)``. ``n_trades`` counts positions opened and closed (round trips),
-    ``n_orders`` every fill including the small rebalancing ones. ``costs`` is fees plus slippage paid, per
-    unit of starting capital. ``portfolio`` is the net vectorbt Portfolio for further analysis.
+    bars of traded value (buys plus sells, at the fill prices) divided by the book's value at the close, so
+    costs per bar are about ``turnover`` times the mean cost rate. ``n_trades`` counts positions opened and
+    closed (round trips, netted per name by vectorbt), ``n_orders`` every fill including the small rebalancing
+    ones. ``costs`` is what the fills paid, per unit of starting capital.
+
+    ``mean_trade_return`` is the mean over every completed (cohort, name) position of ``side * (exit fill /
+    entry fill - 1)`` minus the cost rates of its entry and exit bars (each position pays its own way, even where
+    the book nets an entry against another cohort's exit); ``gross_mean_trade_return`` leaves the costs out;
+    positions still open at the last bar are not counted (``n_positions`` are). ``mean_half_spread_bps`` is the
+    mean half spread charged per fill (times the cost multiplier) and ``fallback_share`` the share of fills
+    priced with the fallback spread. ``portfolio`` is the net vectorbt Portfolio for further analysis.
     """
 
     equity: pd.Series = field(repr=False)
@@ -94,6 +116,12 @@ class BacktestResult:
     n_trades: int
     n_orders: int
     costs: float
+    mean_trade_return: float
+    gross_mean_trade_return: float
+    n_positions: int
+    mean_half_spread_bps: float
+    fallback_share: float
+    execution: Execution
     periods_per_year: float
     portfolio: vbt.Portfolio = field(repr=False)
 
@@ -122,44 +150,37 @@ class BacktestResult:
         """Net maximum drawdown, a negative fraction (see :func:`max_drawdown`)."""
         return max_drawdown(self.equity)
 
+    def fallback_note(self) -> str | None:
+        """The report's sentence when some fills had no known quote, e.g. ``no quotes: 100 % of fills used the
+        fallback spread (10 bp)``; None when every fill paid a quoted spread."""
+        if not self.fallback_share > 0:
+            return None
+        return (f"no quotes: {100 * self.fallback_share:.0f} % of fills used the fallback spread "
+                f"({self.execution.fallback_spread_bps:g} bp)")
+
     def summary(self) -> pd.Series:
         """The scalar metrics as one Series."""
         return pd.Series({"total_return": self.total_return, "gross_total_return": self.gross_total_return,
                           "sharpe": self.sharpe, "gross_sharpe": self.gross_sharpe,
                           "max_drawdown": self.max_drawdown, "turnover": self.turnover, "n_trades": self.n_trades,
-                          "n_orders": self.n_orders, "costs": self.costs, "n_bars": len(self.equity)},
-                         name="backtest")
+                          "n_orders": self.n_orders, "costs": self.costs,
+                          "mean_trade_return": self.mean_trade_return,
+                          "gross_mean_trade_return": self.gross_mean_trade_return, "n_positions": self.n_positions,
+                          "mean_half_spread_bps": self.mean_half_spread_bps, "fallback_share": self.fallback_share,
+                          "n_bars": len(self.equity)}, name="backtest")
 
 
-def _check_close(close: object, what: str) -> None:
-    """Raise unless ``close`` is indexed by increasing, unique, timezone-aware bar times with positive prices."""
-    if not isinstance(close, pd.DataFrame | pd.Series):
-        raise TypeError(f"{what} must be a pandas DataFrame (index ts, one column per ticker) or Series, "
-                        f"got {type(close).__name__}")
-    index = close.index
-    if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
-        raise DataValidationError(f"{what} must be indexed by timezone-aware bar times (UTC bar ends), got "
-                                  f"{type(index).__name__} {getattr(index, 'dtype', '')}")
-    if len(index) < 2:
-        raise DataValidationError(f"{what} has {len(index)} bar(s); a backtest needs at least 2")
-    if not index.is_monotonic_increasing or not index.is_unique:
-        raise DataValidationError(f"{what}'s index must be increasing with no repeated bar time; sort it and "
-                                  f"drop duplicates")
-    dtypes = [close.dtype] if isinstance(close, pd.Series) else list(close.dtypes)
-    if not all(pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d) for d in dtypes):
-        raise DataValidationError(f"{what} must hold numeric prices, got dtype(s) {sorted({str(d) for d in dtypes})}")
-    values = close.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isnan(values) & ~(values > 0) | np.isinf(values)
-    if bad.any():
-        raise DataValidationError(f"{what} has {int(bad.sum())} non-positive or infinite price(s); prices must "
-                                  f"be positive (NaN marks a missing bar)")
+def _check_count(name: str, value: object) -> None:
+    """Raise a ValueError unless ``value`` is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def _check_costs(fees_bps: float, slippage_bps: float, periods_per_year: float) -> None:
-    """Raise a ValueError for negative costs or a non-positive annualisation factor."""
-    if fees_bps < 0 or slippage_bps < 0:
-        raise ValueError(f"fees_bps and slippage_bps must be >= 0, got {fees_bps} and {slippage_bps}")
-    if periods_per_year <= 0:
+def _check_setup(execution: object, periods_per_year: float) -> None:
+    """Raise for a non-Execution ``execution`` or a non-positive annualisation factor."""
+    if not isinstance(execution, Execution):
+        raise TypeError(f"execution must be a workbench.evaluation.Execution, got {type(execution).__name__}")
+    if not periods_per_year > 0:
         raise ValueError(f"periods_per_year must be positive, got {periods_per_year}")
 
 
@@ -189,134 +210,170 @@ def _cohorts(scores: np.ndarray, k: int, long_short: bool) -> tuple[np.ndarray, 
     return members, opened
 
 
-def _run(close: pd.DataFrame, size: pd.DataFrame, fees: float, slippage: float,
+def _order_weight(target: np.ndarray) -> np.ndarray:
+    """|change of target weight| per bar and name (NaN targets mean no position and no order)."""
+    held = np.nan_to_num(target)
+    return np.abs(held - np.vstack([np.zeros((1, held.shape[1])), held[:-1]]))
+
+
+def _trade_returns(members: np.ndarray, expiry: np.ndarray, fills: np.ndarray,
+                   rate: np.ndarray) -> tuple[float, float, int]:
+    """Mean net and gross return of the completed (cohort, name) positions, and how many positions there are."""
+    rows, cols = np.nonzero(members)
+    exits = expiry[rows]
+    done = exits < len(fills)
+    rows, cols, exits = rows[done], cols[done], exits[done]
+    if len(rows) == 0:
+        return np.nan, np.nan, int(done.size)
+    gross = members[rows, cols] * (fills[exits, cols] / fills[rows, cols] - 1.0)
+    net = gross - rate[rows, cols] - rate[exits, cols]
+    return float(net.mean()), float(gross.mean()), int(done.size)
+
+
+def _run(close: pd.DataFrame, price: np.ndarray, fees: np.ndarray | float, size: pd.DataFrame,
          direction: str) -> vbt.Portfolio:
-    """vectorbt accounting of target-percent orders in one cash-sharing group, sells before buys."""
+    """vectorbt accounting of target-percent orders at ``price`` in one cash-sharing group, sells before buys."""
     import vectorbt as vbt  # imported on first use: it takes seconds, and the metrics above do not need it
 
     return vbt.Portfolio.from_orders(close=close, size=size, size_type="targetpercent", direction=direction,
-                                     fees=fees, slippage=slippage, cash_sharing=True, group_by=True,
-                                     call_seq="auto", init_cash=_INIT_CASH, freq=_bar_freq(close.index))
+                                     price=price, fees=fees, cash_sharing=True, group_by=True, call_seq="auto",
+                                     init_cash=_INIT_CASH, freq=_bar_freq(close.index))
 
 
-def _result(close: pd.DataFrame, size: pd.DataFrame, fees_bps: float, slippage_bps: float, direction: str,
+def _result(market: MarketPrices, fills: np.ndarray, costs: FillCosts, target: np.ndarray, span: slice,
+            direction: str, trades: tuple[float, float, int], execution: Execution,
             periods_per_year: float) -> BacktestResult:
-    """Run the schedule net and gross of costs and collect the metrics."""
-    priced = close.ffill()  # a missing bar is valued (and a held name rebalanced) at its last price
-    net = _run(priced, size, fees_bps * 1e-4, slippage_bps * 1e-4, direction)
-    gross = _run(priced, size, 0.0, 0.0, direction)
+    """Run the schedule over ``span`` net and gross of costs and collect the metrics."""
+    close = market.close.ffill().iloc[span]  # a missing bar is valued at its last close
+    size = pd.DataFrame(target[span], index=close.index, columns=close.columns)
+    price, paid = fills[span], costs.rows(span)
+    net = _run(close, price, paid.rate, size, direction)
+    gross = _run(close, price, 0.0, size, direction)
     value = net.value()
     orders = net.orders.values
-    at_close = priced.to_numpy()[orders["idx"], orders["col"]]
-    traded = np.bincount(orders["idx"], weights=orders["size"] * at_close, minlength=len(priced))
-    costs = orders["fees"].sum() + (orders["size"] * np.abs(orders["price"] - at_close)).sum()
+    traded = np.bincount(orders["idx"], weights=orders["size"] * orders["price"], minlength=len(close))
+    half = paid.half_spread[orders["idx"], orders["col"]]
+    fallback = paid.fallback[orders["idx"], orders["col"]]
+    mean_trade, gross_mean_trade, n_positions = trades
     return BacktestResult(
         equity=(value / _INIT_CASH).rename("equity"), returns=net.returns().rename("returns"),
         gross_equity=(gross.value() / _INIT_CASH).rename("gross_equity"),
         gross_returns=gross.returns().rename("gross_returns"), weights=size,
         turnover=float(np.mean(traded / value.to_numpy())), n_trades=int(len(net.positions.values)),
-        n_orders=len(orders), costs=float(costs / _INIT_CASH), periods_per_year=float(periods_per_year),
-        portfolio=net)
+        n_orders=len(orders), costs=float(orders["fees"].sum() / _INIT_CASH), mean_trade_return=mean_trade,
+        gross_mean_trade_return=gross_mean_trade, n_positions=n_positions,
+        mean_half_spread_bps=float(half.mean() * 1e4) if len(half) else np.nan,
+        fallback_share=float(fallback.mean()) if len(fallback) else np.nan, execution=execution,
+        periods_per_year=float(periods_per_year), portfolio=net)
 
 
-def _session_last_rows(index: pd.DatetimeIndex) -> np.ndarray:
-    """For each bar, the row of the last bar of its NYSE session in ``index`` (bars must be in sessions)."""
-    session = session_index().locate(index.tz_convert("UTC").as_unit("ns").asi8)
-    if (session < 0).any():
-        raise DataValidationError(f"flatten_at_close needs bars inside NYSE sessions; {index[session < 0][0]} "
-                                  "is not")
-    last = np.flatnonzero(np.r_[session[1:] != session[:-1], True])
-    return last[np.searchsorted(last, np.arange(len(index)))]
-
-
-def backtest_top_k(frame: pd.DataFrame, *, close: pd.DataFrame, k: int, horizon_bars: int,
-                   long_short: bool = False, fees_bps: float = 1.0, slippage_bps: float = 1.0,
-                   signal: str = "p", delay_bars: int = 0, flatten_at_close: bool = False,
-                   periods_per_year: float = MINUTES_PER_YEAR) -> BacktestResult:
+def backtest_top_k(frame: pd.DataFrame, *, prices: MarketPrices | pd.DataFrame, k: int, horizon_bars: int,
+                   long_short: bool = False, execution: Execution = DEFAULT_EXECUTION, signal: str = "p",
+                   flatten_at_close: bool = False, periods_per_year: float = MINUTES_PER_YEAR) -> BacktestResult:
     """Trade the top-k names by ``signal`` every bar, each cohort held ``horizon_bars`` bars (module docstring).
 
-    ``frame`` has one row per (ts, ticker) with the signal; ``close`` is wide (index ts, one column per
-    ticker) and holds the prices traded at. A cohort formed at bar t trades at the close of bar
-    t + ``delay_bars`` (0: at the close the prediction was made, matching a label that starts there).
-    Costs default to 1 bp fees plus 1 bp slippage per unit traded. k above the universe is an error.
+    ``frame`` has one row per (ts, ticker) with the signal; ``prices`` are the bars traded at
+    (:class:`MarketPrices`, or a wide close DataFrame: fills at the close and the fallback spread). The cohort
+    of bar t is filled at bar t + ``execution.delay_bars`` at ``execution.fill_price`` and pays
+    ``execution``'s costs on every fill. k above the universe is an error.
     """
-    if not isinstance(k, int | np.integer) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    if not isinstance(horizon_bars, int | np.integer) or horizon_bars < 1:
-        raise ValueError(f"horizon_bars must be a positive integer, got {horizon_bars!r}")
-    if not isinstance(delay_bars, int | np.integer) or delay_bars < 0:
-        raise ValueError(f"delay_bars must be a non-negative integer, got {delay_bars!r}")
-    _check_costs(fees_bps, slippage_bps, periods_per_year)
+    _check_count("k", k)
+    _check_count("horizon_bars", horizon_bars)
+    _check_setup(execution, periods_per_year)
+    market = as_market_prices(prices)
+    market.check_supports(execution)
     panel = require_panel(frame, ["ts", "ticker", signal], "frame")
-    if not isinstance(close, pd.DataFrame):
-        raise TypeError(f"close must be a wide pandas DataFrame (index ts, one column per ticker), got "
-                        f"{type(close).__name__}")
-    _check_close(close, "close")
     if not isinstance(panel["ts"].dtype, pd.DatetimeTZDtype):
         raise DataValidationError(f"frame 'ts' must be timezone-aware timestamps (UTC bar ends), got dtype "
                                   f"{panel['ts'].dtype}")
     check_unique_keys(panel, "ts", "frame")
     scores_flat = float_column(panel, signal, "frame", keys=["ts", "ticker"], allow_nan=False)
-    row = close.index.get_indexer(panel["ts"])
+    row = market.index.get_indexer(panel["ts"])
     if (row < 0).any():
         first = panel["ts"].iloc[int(np.flatnonzero(row < 0)[0])]
-        raise DataValidationError(f"{int((row < 0).sum())} prediction(s) at bar times missing from close's "
-                                  f"index, first {first}; close must hold every bar of the panel")
-    unknown = sorted(set(panel["ticker"].unique()) - set(close.columns))
+        raise DataValidationError(f"{int((row < 0).sum())} prediction(s) at bar times missing from the prices' "
+                                  f"index, first {first}; prices must hold every bar of the panel")
+    unknown = sorted(set(panel["ticker"].unique()) - set(market.columns))
     if unknown:
-        raise DataValidationError(f"{len(unknown)} ticker(s) in frame have no close column, e.g. {unknown[:5]}")
+        raise DataValidationError(f"{len(unknown)} ticker(s) in frame have no prices column, e.g. {unknown[:5]}")
     present = set(panel["ticker"].unique())
-    universe = [c for c in close.columns if c in present]
+    universe = [c for c in market.columns if c in present]
     legs = 2 if long_short else 1
     need = legs * k
     if need > len(universe):
         raise ValueError(f"k={k} needs {need} names{' (long and short legs)' if long_short else ''} but the "
                          f"panel has {len(universe)} ticker(s); choose k <= {len(universe) // legs}")
-    prices = close[universe]
+    market = market.select(universe)
+    close = market.close.to_numpy(dtype=np.float64)
+    n_bars = len(close)
     col = pd.Index(universe).get_indexer(panel["ticker"])
-    n_bars = len(prices)
-    scores = np.full((n_bars, len(universe)), np.nan)
-    traded_row = row + delay_bars
-    inside = traded_row < n_bars
-    scores[traded_row[inside], col[inside]] = scores_flat[inside]
-    scores[np.isnan(prices.to_numpy(dtype=np.float64, na_value=np.nan))] = np.nan  # no bar, no trade
+    fill_row = row + execution.delay_bars
+    traded = fill_row < n_bars
+    expiry = np.arange(n_bars) + horizon_bars  # a cohort filled at bar f is gone from bar expiry[f] on
+    if flatten_at_close:
+        session = session_positions(market.index, "flatten_at_close")
+        last = session_last_rows(session)
+        expiry = np.minimum(expiry, last)
+        fill = np.minimum(fill_row, n_bars - 1)
+        traded &= (session[fill] == session[row]) & (fill < last[fill])  # same session, held at least one bar
+    scores = np.full(close.shape, np.nan)
+    scores[fill_row[traded], col[traded]] = scores_flat[traded]
+    scores[np.isnan(close)] = np.nan  # no bar, no trade
     members, opened = _cohorts(scores, k, long_short)
     if not opened.any():
-        raise DataValidationError(f"no bar has {need} names with a prediction and a price to trade at; "
-                                  f"check the panel against close or lower k")
-    expiry = np.arange(n_bars) + horizon_bars  # a cohort opened at bar t is gone from bar expiry[t] on
-    if flatten_at_close:
-        expiry = np.minimum(expiry, _session_last_rows(prices.index))
+        raise DataValidationError(f"no bar has {need} names with a prediction and a bar to fill at "
+                                  f"{execution.delay_bars} bar(s) later; check the panel against the prices or "
+                                  f"lower k")
     change = members.astype(np.float64)
     np.subtract.at(change, np.minimum(expiry, n_bars - 1), np.where((expiry < n_bars)[:, None], members, 0.0))
-    live = np.cumsum(change, axis=0)
-    target = live / (k * horizon_bars) * (0.5 if long_short else 1.0)
+    target = np.cumsum(change, axis=0) / (k * horizon_bars) * (0.5 if long_short else 1.0)
+    order_weight = _order_weight(target)
     held_before = np.vstack([np.zeros((1, target.shape[1])), target[:-1]])
     target[(target == 0) & (held_before == 0)] = np.nan  # no position and none wanted: no order
+    fills = fill_prices(market, execution.fill_price)
+    costs = fill_costs(market, execution, order_weight)
+    trades = _trade_returns(members, expiry, fills, costs.rate)
     first_bar = int(np.flatnonzero(opened)[0])
     last_bar = min(n_bars - 1, int(np.flatnonzero(opened)[-1]) + horizon_bars)
-    span = slice(first_bar, last_bar + 1)
-    size = pd.DataFrame(target[span], index=prices.index[span], columns=prices.columns)
-    return _result(prices.iloc[span], size, fees_bps, slippage_bps, "both" if long_short else "longonly",
-                   periods_per_year)
+    return _result(market, fills, costs, target, slice(first_bar, last_bar + 1),
+                   "both" if long_short else "longonly", trades, execution, periods_per_year)
 
 
-def buy_and_hold(close: pd.Series, *, fees_bps: float = 1.0, slippage_bps: float = 1.0,
+def buy_and_hold(close_or_prices: pd.Series | MarketPrices, *, execution: Execution = DEFAULT_EXECUTION,
                  periods_per_year: float = MINUTES_PER_YEAR) -> BacktestResult:
-    """Buy ``close`` (e.g. the index) with all capital at its first bar and hold: the benchmark, same metrics.
+    """Buy one instrument (e.g. the index) with all capital and hold: the benchmark, same metrics and costs.
 
-    Slice ``close`` to the strategy's bars (``close.loc[result.equity.index]``) to compare like with like.
+    The decision is taken at the first bar and filled ``execution.delay_bars`` bars later at
+    ``execution.fill_price``; the equity starts at that fill bar. ``close_or_prices`` is a Series of closes or
+    one-column :class:`MarketPrices` (``prices.select([ticker])``). Slice it to the strategy's bars to compare
+    like with like.
     """
-    if not isinstance(close, pd.Series):
-        raise TypeError(f"close must be a pandas Series of one instrument's prices, got {type(close).__name__}")
-    _check_costs(fees_bps, slippage_bps, periods_per_year)
-    _check_close(close, "close")
-    prices = close.to_frame(close.name if close.name is not None else "close")
-    if np.isnan(prices.iloc[0, 0]):
-        raise DataValidationError("close has no price at its first bar; drop the leading NaN bars")
-    size = pd.DataFrame(np.nan, index=prices.index, columns=prices.columns)
-    size.iloc[0, 0] = 1.0
-    return _result(prices, size, fees_bps, slippage_bps, "longonly", periods_per_year)
+    _check_setup(execution, periods_per_year)
+    if isinstance(close_or_prices, pd.Series):
+        market = MarketPrices.from_close(close_or_prices.to_frame(
+            close_or_prices.name if close_or_prices.name is not None else "close"))
+    elif isinstance(close_or_prices, MarketPrices):
+        market = close_or_prices
+        if len(market.columns) != 1:
+            raise DataValidationError(f"buy_and_hold needs one instrument, got {len(market.columns)} columns; pass "
+                                      f"prices.select([ticker])")
+    else:
+        raise TypeError(f"close_or_prices must be a pandas Series of one instrument's closes or one-column "
+                        f"MarketPrices, got {type(close_or_prices).__name__}")
+    market.check_supports(execution)
+    fill_bar = execution.delay_bars
+    n_bars = len(market.index)
+    if fill_bar >= n_bars - 1 or np.isnan(market.close.iat[fill_bar, 0]):
+        raise DataValidationError(f"buy_and_hold fills at bar {fill_bar} (delay_bars={fill_bar}) and needs a price "
+                                  f"there and a bar after it; drop the leading NaN bars or pass more bars")
+    target = np.full((n_bars, 1), np.nan)
+    target[fill_bar] = 1.0
+    order_weight = np.zeros((n_bars, 1))
+    order_weight[fill_bar] = 1.0
+    fills = fill_prices(market, execution.fill_price)
+    costs = fill_costs(market, execution, order_weight)
+    return _result(market, fills, costs, target, slice(fill_bar, n_bars), "longonly", (np.nan, np.nan, 0),
+                   execution, periods_per_year)
 
 
 def _session_gaps(index: pd.DatetimeIndex) -> list[dict[str, list[pd.Timestamp]]]:
