@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.audit import CausalityReport, check_causality, perturb_after
+from workbench.audit import DEFAULT_N_CUTS, CausalityReport, check_causality, perturb_after
 from workbench.data import EXCHANGE_TZ, Dataset, bar_problems
 from workbench.errors import DataValidationError, LookAheadError, WorkbenchError
 
@@ -85,9 +85,11 @@ def test_trailing_features_pass() -> None:
     bars = _bars()
     report = check_causality(honest, bars)
     assert report.ok and not report.leaky_columns
-    assert len(report.cuts) == 5 and report.cuts == sorted(report.cuts) and len(set(report.cuts)) == 5
+    n = DEFAULT_N_CUTS
+    assert len(report.cuts) == n and report.cuts == sorted(report.cuts) and len(set(report.cuts)) == n
     assert max(report.cuts) < bars["ts"].max()
-    assert report.checked_rows == sum(int((bars["ts"] <= cut).sum()) for cut in report.cuts)
+    assert report.channels == ("values", "bars", "quotes")  # no context or corporate actions given
+    assert report.checked_rows == 3 * sum(int((bars["ts"] <= cut).sum()) for cut in report.cuts)
     assert "no look-ahead" in str(report)
 
 
@@ -143,9 +145,9 @@ def test_cuts_are_seeded() -> None:
 
 def test_misaligned_or_unstable_outputs_are_refused() -> None:
     bars = _bars()
-    with pytest.raises(ValueError, match=r"aligned on bars.index.*droplevel"):
+    with pytest.raises(ValueError, match=r"aligned on the index of the bars.*droplevel"):
         check_causality(lambda b: b.groupby("ticker")["close"].rolling(3).mean(), bars)
-    with pytest.raises(ValueError, match="aligned on bars.index"):
+    with pytest.raises(ValueError, match="aligned on the index of the bars"):
         check_causality(lambda b: b["close"].iloc[::-1], bars)
     with pytest.raises(ValueError, match="returned columns"):
         check_causality(lambda b: b[["close"]] if b.equals(bars) else b[["open"]], bars)

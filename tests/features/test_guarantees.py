@@ -7,18 +7,25 @@ import pandas as pd
 import pytest
 
 from tests.features._histories import random_history
-from workbench.audit import check_causality
+from workbench.audit import DEFAULT_N_CUTS, check_causality
 from workbench.data import Dataset
 from workbench.errors import DataValidationError, UnknownTickerError
 from workbench.features import FeatureSpec, OnlineFeatureEngine, compute
 
 
 def test_every_catalog_feature_is_causal(market: Dataset) -> None:
+    """Every channel is perturbed: bar values, bar existence, quotes, the VIX and corporate actions."""
     bars = market.bars(market.tickers["ticker"].iloc[:8].tolist(), market.dates[0], market.dates[2])
-    kwargs = {"tickers": market.tickers, "corporate_actions": market.corporate_actions,
-              "vix": market.context("vix")}
-    report = check_causality(lambda b: compute(b, FeatureSpec.default(), **kwargs), bars, n_cuts=4)
+    tickers = market.tickers
+
+    def catalog(b: pd.DataFrame, **inputs: pd.DataFrame) -> pd.DataFrame:
+        return compute(b, FeatureSpec.default(), tickers=tickers, **inputs)
+
+    report = check_causality(catalog, bars, context={"vix": market.context("vix")},
+                             corporate_actions=market.corporate_actions)
     assert report.ok and report.checked_rows > 0
+    assert report.channels == ("values", "bars", "quotes", "context", "corporate_actions")
+    assert len(report.cuts) == DEFAULT_N_CUTS
 
 
 def _bars() -> tuple[pd.DataFrame, pd.DataFrame]:
