@@ -27,7 +27,8 @@ the prices):
   (:mod:`workbench.evaluation._execution`), as a fraction of every buy's and sell's traded value. The gross run
   is the same schedule at the same fill prices with zero costs.
 * A missing bar (NaN close) makes a name ineligible for a new cohort filled at that bar; a name already held is
-  valued and rebalanced at its last close.
+  valued and rebalanced at its last close. With impact on, so does having no earlier bar to measure the impact
+  from (the first bar of the prices).
 
 Sharpe is ``mean / std`` (ddof 1) of per-bar simple returns times ``sqrt(periods_per_year)``, by default
 ``252 * 390`` minute bars a year; the overnight gap counts as one bar (its return runs from the last close of
@@ -56,6 +57,8 @@ from workbench.evaluation._execution import (
     as_market_prices,
     fill_costs,
     fill_prices,
+    impact_inputs,
+    impact_known,
     session_last_rows,
     session_positions,
 )
@@ -319,6 +322,9 @@ def backtest_top_k(frame: pd.DataFrame, *, prices: MarketPrices | pd.DataFrame, 
     scores = np.full(close.shape, np.nan)
     scores[fill_row[traded], col[traded]] = scores_flat[traded]
     scores[np.isnan(close)] = np.nan  # no bar, no trade
+    impact = impact_inputs(market) if execution.impact_coef > 0 else None
+    if impact is not None:
+        scores[~impact_known(impact)] = np.nan  # an order impact cannot be priced for (no earlier bar) is not sent
     members, opened = _cohorts(scores, k, long_short)
     if not opened.any():
         raise DataValidationError(f"no bar has {need} names with a prediction and a bar to fill at "
@@ -331,7 +337,7 @@ def backtest_top_k(frame: pd.DataFrame, *, prices: MarketPrices | pd.DataFrame, 
     held_before = np.vstack([np.zeros((1, target.shape[1])), target[:-1]])
     target[(target == 0) & (held_before == 0)] = np.nan  # no position and none wanted: no order
     fills = fill_prices(market, execution.fill_price)
-    costs = fill_costs(market, execution, order_weight)
+    costs = fill_costs(market, execution, order_weight, impact)
     trades = _trade_returns(members, expiry, fills, costs.rate)
     first_bar = int(np.flatnonzero(opened)[0])
     last_bar = min(n_bars - 1, int(np.flatnonzero(opened)[-1]) + horizon_bars)

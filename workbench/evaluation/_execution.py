@@ -344,15 +344,23 @@ class FillCosts:
         return FillCosts(self.rate[span], self.half_spread[span], self.fallback[span])
 
 
-def fill_costs(prices: MarketPrices, execution: Execution, order_weight: np.ndarray) -> FillCosts:
+def impact_known(impact: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Where :func:`impact_inputs` can price an order: some earlier bar with a return and dollar volume > 0."""
+    sigma, dollar_volume = impact
+    return np.isfinite(sigma) & (dollar_volume > 0)
+
+
+def fill_costs(prices: MarketPrices, execution: Execution, order_weight: np.ndarray,
+               impact: tuple[np.ndarray, np.ndarray] | None = None) -> FillCosts:
     """Cost rates of fills at every bar for orders of ``order_weight`` (bars x names, |change of target weight|,
-    0 where nothing trades); the impact term values an order at ``order_weight * execution.capital``."""
+    0 where nothing trades); the impact term values an order at ``order_weight * execution.capital``.
+    ``impact`` is :func:`impact_inputs` of ``prices`` if already computed."""
     half, fallback = known_half_spread(prices, execution)
     rate = execution.fees_bps * 1e-4 + half
     if execution.impact_coef > 0:
-        sigma, dollar_volume = impact_inputs(prices)
+        sigma, dollar_volume = impact if impact is not None else impact_inputs(prices)
         traded = order_weight > 0
-        unknown = traded & ~(np.isfinite(sigma) & (dollar_volume > 0))
+        unknown = traded & ~impact_known((sigma, dollar_volume))
         if unknown.any():
             row, col = np.argwhere(unknown)[0]
             raise DataValidationError(f"impact_coef > 0 needs an earlier bar with volume before every fill; "
