@@ -11,6 +11,7 @@ ratios positive, dividends below the price), so an honest feature runs on it unc
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,8 @@ def perturb_bar_existence(bars: pd.DataFrame, cut: Any, rng: np.random.Generator
 
 def perturb_quotes(bars: pd.DataFrame, cut: Any, rng: np.random.Generator) -> pd.DataFrame:
     """``bars`` with the quote of a random share of the bars after ``cut`` blanked (bid, ask and sizes
-    missing) where it was present, or filled (an uncrossed quote around the close) where it was missing."""
+    missing) where it was present, or filled (an uncrossed quote around the close) where any part of it
+    was missing."""
     check_bars(bars, "bars")
     columns = [c for c in QUOTE_COLUMNS if c in bars]
     out = bars.copy()
@@ -84,8 +86,7 @@ def perturb_quotes(bars: pd.DataFrame, cut: Any, rng: np.random.Generator) -> pd
     for column in columns:
         values = bars[column].to_numpy(dtype="float64", na_value=np.nan, copy=True)
         values[blank] = np.nan
-        gap = fill & np.isnan(values)
-        values[gap] = filled[column][gap]
+        values[fill] = filled[column][fill]  # the whole quote, so a half-present one cannot end up crossed
         out[column] = pd.Series(values, index=out.index).astype(bars[column].dtype)
     return out
 
@@ -207,10 +208,15 @@ def _ns(stamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
 def _future_minutes(bars: pd.DataFrame, cut: pd.Timestamp) -> np.ndarray:
     """Bar ends after ``cut`` (UTC ns): those of ``bars`` and of the NYSE sessions its dates span."""
     local = bars["ts"].dt.tz_convert(EXCHANGE_TZ)
-    first, last = local.min().date(), local.max().date()
-    calendar = [bar_times(s.open, s.close) for s in sessions(first, last).itertuples()]
-    every = np.unique(np.concatenate([_ns(bars["ts"]), *(_ns(t) for t in calendar)]))
+    every = np.union1d(_ns(bars["ts"]), _calendar_minutes(local.min().date(), local.max().date()))
     return every[every > cut.value]
+
+
+@lru_cache(maxsize=32)
+def _calendar_minutes(first: dt.date, last: dt.date) -> np.ndarray:
+    """Every NYSE bar end (UTC ns) of the sessions from ``first`` to ``last`` (cached: each cut asks)."""
+    days = sessions(first, last)
+    return np.concatenate([np.zeros(0, dtype=np.int64), *(_ns(bar_times(s.open, s.close)) for s in days.itertuples())])
 
 
 def _inserted_bars(bars: pd.DataFrame, cut: pd.Timestamp, rng: np.random.Generator) -> pd.DataFrame:

@@ -63,7 +63,7 @@ def test_default_is_the_smallest_even_count_with_95_percent_exactly() -> None:
 def test_measured_catch_rate_matches_the_exact_one(days: pd.DataFrame, n_cuts: int, expected: float) -> None:
     bars = _grid(days)
     closes = set(days["close"])
-    n_seeds = 1500
+    n_seeds = 1000
     caught = sum(_catches_last_minutes(cut_times(bars, n_cuts, seed=seed), closes) for seed in range(n_seeds))
     assert abs(caught / n_seeds - expected) < 4 * np.sqrt(expected * (1 - expected) / n_seeds) + 1e-9
     assert (caught / n_seeds >= 0.95) == (n_cuts == DEFAULT_N_CUTS)
@@ -81,14 +81,14 @@ def test_a_leak_in_the_last_4_minutes_is_caught_end_to_end() -> None:
         return pd.Series(np.where(minutes_left < 4, last, b["close"]), index=b.index, name="leak")
 
     assert (to_close < pd.Timedelta(minutes=4)).sum() == 3 * 4 and day.nunique() == 3
-    n_seeds = 20
+    n_seeds = 10
     caught = sum(not check_causality(last_minutes_leak, bars, seed=seed, raise_on_leak=False).ok
                  for seed in range(n_seeds))
-    assert caught == n_seeds  # >= 95 % expected; 19 of 20 or fewer would be a 1-in-3 event at 97 %
+    assert caught == n_seeds  # 99 % expected here (the half day is one session in three)
     five_uniform = [np.random.default_rng(s).choice(len(bars) - 1, 5, replace=False) for s in range(n_seeds)]
     closes = set(WITH_HALF_DAY["close"])
     uniform_hits = sum(_catches_last_minutes(list(bars["ts"].iloc[c]), closes) for c in five_uniform)
-    assert uniform_hits <= 3  # what 5 uniform cuts (the audit before) would have caught
+    assert uniform_hits <= 2  # what 5 uniform cuts (the audit before) would have caught: ~4.5 % a run
 
 
 @settings(max_examples=40, deadline=None)
