@@ -216,7 +216,10 @@ def _future_minutes(bars: pd.DataFrame, cut: pd.Timestamp) -> np.ndarray:
 def _calendar_minutes(first: dt.date, last: dt.date) -> np.ndarray:
     """Every NYSE bar end (UTC ns) of the sessions from ``first`` to ``last`` (cached: each cut asks)."""
     days = sessions(first, last)
-    return np.concatenate([np.zeros(0, dtype=np.int64), *(_ns(bar_times(s.open, s.close)) for s in days.itertuples())])
+    each = [_ns(bar_times(s.open, s.close)) for s in days.itertuples()]
+    minutes = np.concatenate([np.zeros(0, dtype=np.int64), *each])
+    minutes.setflags(write=False)  # shared by every caller of the cache
+    return minutes
 
 
 def _inserted_bars(bars: pd.DataFrame, cut: pd.Timestamp, rng: np.random.Generator) -> pd.DataFrame:

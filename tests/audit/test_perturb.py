@@ -101,6 +101,17 @@ def test_quotes_are_blanked_and_filled_only_after_the_cut(where: float, seed: in
         assert (future & ~before & now).any()
 
 
+def test_half_present_quotes_are_filled_whole_and_stay_uncrossed() -> None:
+    bars = _bars()
+    bars.loc[bars.index % 3 == 0, "ask"] = np.nan  # a bid without an ask
+    bars.loc[bars.index % 3 == 1, "bid"] = bars["ask"] * 1.5  # would cross any ask filled near the close
+    bars.loc[bars.index % 3 == 1, "ask"] = np.nan
+    out = perturb_quotes(bars, _cut(bars, 0.2), np.random.default_rng(0))
+    assert (bar_problems(out) == "").all()
+    changed = (out["ask"].notna() & bars["ask"].isna()).to_numpy()
+    assert changed.any() and (out.loc[changed, "bid"] < out.loc[changed, "ask"]).all()
+
+
 @settings(max_examples=25, deadline=None)
 @given(where=st.floats(0.0, 0.95), seed=st.integers(0, 2**32 - 1))
 def test_context_changes_only_rows_published_after_the_cut(where: float, seed: int) -> None:
