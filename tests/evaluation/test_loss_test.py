@@ -179,7 +179,10 @@ def _slow_bootstrap(frame: pd.DataFrame, n_boot: int, seed: int, alpha: float) -
     t_star = []
     for draw in draws:
         boot_mean, boot_se = mean_and_se([clusters[j] for j in draw])
-        t_star.append((boot_mean - mean) / boot_se)
+        if boot_se > 0:
+            t_star.append((boot_mean - mean) / boot_se)
+        else:  # one session drawn g times: no spread
+            t_star.append(0.0 if boot_mean == mean else math.copysign(math.inf, boot_mean - mean))
     ordered = sorted(t_star)
 
     def quantile(q: float) -> float:  # the smallest t* whose empirical CDF reaches q
@@ -190,16 +193,18 @@ def _slow_bootstrap(frame: pd.DataFrame, n_boot: int, seed: int, alpha: float) -
     return mean - quantile(1 - alpha / 2) * se, mean - quantile(alpha / 2) * se, p
 
 
-@pytest.mark.parametrize(("seed", "alpha"), [(0, 0.05), (7, 0.1)])
-def test_session_bootstrap_equals_a_slow_loop_with_the_same_rng(seed: int, alpha: float) -> None:
-    frame = small_panel(5, n_minutes=60, n_sessions=6)
-    result = paired_loss_test(frame, "model", "reference", method="block_bootstrap", n_boot=400, seed=seed,
+@pytest.mark.parametrize(("seed", "alpha", "n_sessions"), [(0, 0.05, 6), (7, 0.1, 6), (1, 0.05, 4)])
+def test_session_bootstrap_equals_a_slow_loop_with_the_same_rng(seed: int, alpha: float, n_sessions: int) -> None:
+    """With 4 sessions about 1/64 of the 2,000 replicates draw one session 4 times (t* = +/-inf); the
+    95 % interval stays finite."""
+    frame = small_panel(5, n_minutes=60, n_sessions=n_sessions)
+    result = paired_loss_test(frame, "model", "reference", method="block_bootstrap", n_boot=2000, seed=seed,
                               alpha=alpha)
-    low, high, p = _slow_bootstrap(frame, 400, seed, alpha)
+    low, high, p = _slow_bootstrap(frame, 2000, seed, alpha)
     assert (result.ci_low, result.ci_high) == pytest.approx((low, high), rel=1e-9)
     assert result.p_value == pytest.approx(p)
-    assert (result.n_sessions, result.n_boot, result.nw_lags) == (6, 400, None)
-    assert result.ci_low < result.mean < result.ci_high
+    assert (result.n_sessions, result.n_boot, result.nw_lags) == (n_sessions, 2000, None)
+    assert np.isfinite(result.ci_low) and result.ci_low < result.mean < result.ci_high < np.inf
 
 
 def _rejections(method: str, n_repetitions: int, seed: int, **panel: float) -> int:
@@ -292,7 +297,9 @@ def _bad(frame: pd.DataFrame, column: str, value: object, row: int = 0) -> pd.Da
     (lambda f: pd.concat([f, f.iloc[:1]], ignore_index=True), {}, r"duplicate \(ts, ticker\) row"),
     (lambda f: f[f["ts"] < f["ts"].min() + pd.Timedelta(minutes=45)], {}, r"HAC test needs at least 10"),
     (lambda f: f[f["ts"] < f["ts"].min() + pd.Timedelta(days=1)], {"method": "block_bootstrap"},
-     r"1 New York session\(s\); the session bootstrap needs at least 3"),
+     r"1 New York session\(s\); the session bootstrap needs at least 4"),
+    (lambda f: f[f["ts"] < f["ts"].min() + pd.Timedelta(days=3)], {"method": "block_bootstrap"},
+     r"3 New York session\(s\); the session bootstrap needs at least 4"),
     (lambda f: f.assign(t1=f["ts"] - pd.Timedelta(minutes=1)), {"t1": "t1"}, r"'t1' ends before 'ts'"),
     (lambda f: f.iloc[:0], {}, r"frame has no rows"),
 ])
