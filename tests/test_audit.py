@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.audit import DEFAULT_N_CUTS, CausalityReport, check_causality, perturb_after
+from workbench.audit import DEFAULT_N_CUTS, CausalityReport, check_causality, cut_times, perturb_after
 from workbench.data import EXCHANGE_TZ, Dataset, bar_problems
 from workbench.errors import DataValidationError, LookAheadError, WorkbenchError
 
@@ -138,8 +138,8 @@ def test_constant_function_is_fine() -> None:
 
 def test_cuts_are_seeded() -> None:
     bars = _bars()
-    assert check_causality(honest, bars, seed=4).cuts == check_causality(honest, bars, seed=4).cuts
-    assert check_causality(honest, bars, seed=4).cuts != check_causality(honest, bars, seed=5).cuts
+    assert check_causality(honest, bars, seed=4).cuts == cut_times(bars, seed=4) == cut_times(bars, seed=4)
+    assert cut_times(bars, seed=4) != cut_times(bars, seed=5)
     assert len(check_causality(honest, bars.iloc[[0, 1, 2]], n_cuts=5).cuts) == 2  # only two usable times
 
 
