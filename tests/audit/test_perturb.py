@@ -75,6 +75,9 @@ def test_bars_are_inserted_into_halts_and_the_rest_of_the_session() -> None:
     new = out.loc[out.index.difference(bars.index)]
     first, last = bars["ts"].min(), bars["ts"].max()
     assert new["ts"].between(first, last).any()
+    morning = bars[bars["ts"] <= _cut(bars, 0.1)].reset_index(drop=True)  # the data stops mid-session
+    out = perturb_bar_existence(morning, _cut(morning, 0.5), np.random.default_rng(1))
+    assert (out["ts"] > morning["ts"].max()).any() and regular_session_mask(out["ts"]).all()
     with pytest.raises(DataValidationError, match="integer index"):
         perturb_bar_existence(bars.set_index("ts", drop=False), cut, np.random.default_rng(1))
 
