@@ -15,6 +15,7 @@ from tests.features.test_parity import assert_same_features
 from workbench.data import Dataset, sessions
 from workbench.data._calendar import session_index
 from workbench.data._schema import BAR_VALUE_COLUMNS, PROBLEM_REASONS, bar_problems
+from workbench.errors import DataValidationError
 from workbench.features import BarBatch, FeatureSpec, OnlineFeatureEngine, compute, dataset_inputs, frac_diff_ffd
 from workbench.features._lanes import KernelLanes
 
@@ -51,7 +52,7 @@ def test_row_order_of_the_input_does_not_matter(market: Dataset) -> None:
     assert_same_features(any_order.loc[bars.index], in_lake_order)
 
 
-def test_index_bar_arriving_after_the_stocks_gives_nan_beta_never_a_stale_one() -> None:
+def test_index_bar_arriving_after_the_stocks_gives_nan_beta_never_a_stale_one_and_is_refused() -> None:
     bars, tickers, _ = random_history(8, 2, 1, 0.6, split_prob=0.0)
     spec = FeatureSpec.of(("beta", {"window": 5}))
     engine = OnlineFeatureEngine(spec, tickers)
@@ -61,7 +62,8 @@ def test_index_bar_arriving_after_the_stocks_gives_nan_beta_never_a_stale_one() 
     last = minutes[-1]
     stocks = engine.update(last[last["ticker"] != "SPY"])
     assert stocks.notna().sum().sum() == 0  # the index return of this minute is unknown: NaN
-    engine.update(last[last["ticker"] == "SPY"])
+    with pytest.raises(DataValidationError, match="index bar"):  # taking it now would diverge from batch
+        engine.update(last[last["ticker"] == "SPY"])
     in_order = compute(bars, spec, tickers=tickers).loc[last.index]
     assert in_order.loc[last["ticker"] != "SPY"].notna().all().all()  # with the index first they exist
 

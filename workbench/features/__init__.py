@@ -1,6 +1,7 @@
 """Features: one definition per feature, computed in batch over history (:func:`compute`) and
 incrementally on a stream (:class:`OnlineFeatureEngine`) by the same kernels, with identical numbers."""
 
+from workbench.features._arrival import REFUSAL_REASONS, Submission
 from workbench.features._compute import compute
 from workbench.features._engine import OnlineFeatureEngine
 from workbench.features._inputs import compute_dataset, dataset_inputs
@@ -17,6 +18,8 @@ __all__ = [
     "FeatureUniverse",
     "MinOrderResult",
     "OnlineFeatureEngine",
+    "REFUSAL_REASONS",
+    "Submission",
     "compute",
     "compute_dataset",
     "dataset_inputs",

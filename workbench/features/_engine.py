@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from collections.abc import Callable
 from functools import partial
 
@@ -13,23 +14,35 @@ import pandas as pd
 
 from workbench.data._schema import require_columns
 from workbench.errors import DataValidationError
+from workbench.features._arrival import NO_WATERMARK, MinuteBuffer, Submission, check_direct_arrival
 from workbench.features._lanes import PARALLEL_MIN_ROWS, KernelLanes, default_threads
-from workbench.features._rows import BarBatch, Rows, TickerClock, prepare_rows
+from workbench.features._rows import NS_PER_MINUTE, BarBatch, Rows, TickerClock, prepare_rows
 from workbench.features._spec import FeatureSpec
 from workbench.features._universe import AdjustmentBook, FeatureUniverse
 from workbench.features.families import Family, State, family_for
 
-SNAPSHOT_VERSION = 2  # 2: previous closes held as log closes
+SNAPSHOT_VERSION = 3  # 2: previous closes held as log closes; 3: the minute buffer and watermark
 VixLookup = Callable[[np.ndarray], np.ndarray]
 
 
 class OnlineFeatureEngine:
-    """Incremental features for a fixed universe: ``update(bars)`` returns the new bars' feature rows.
+    """Incremental features for a fixed universe, equal to :func:`~workbench.features.compute` on the
+    same bars whatever order they arrive in.
 
     Work per bar and feature is O(1) in the length of history (fixed windows and recursive averages).
-    Bars must arrive in time order: any number per call (a minute's cross-section or one bar), each
-    newer than what its ticker already had, and the index instrument's bar of a minute no later than
-    the stocks' bars of that minute (the beta and residual features read it).
+    Two ways in:
+
+    - buffered, for a stream whose bars straggle: :meth:`submit` buffers the bars of open minutes and
+      refuses bad ones row by row with a reason (a :class:`~workbench.features.Submission`), and
+      :meth:`advance_watermark` closes every minute up to a time, processing each as one
+      cross-section (the index first) and returning its feature rows; a bar for a closed minute is
+      then refused as ``late`` and never alters state;
+    - direct, for callers that already hold whole minutes in order: :meth:`update` (or
+      :meth:`update_batch`) computes at once. Any number of bars per call (a minute's cross-section, or
+      one bar), each newer than what its ticker already had, no bar older than the newest minute
+      processed, and the index's bar of a minute before the stocks' bars of that minute; a batch that
+      breaks this is refused with an error (nothing advances), because computing it would diverge from
+      batch.
 
     Parameters
     ----------
@@ -57,6 +70,7 @@ class OnlineFeatureEngine:
         self.families: list[Family] = [family_for(f, spec.index_ticker) for f in spec.features]
         self.states: list[State] = [f.new_state(self.universe) for f in self.families]
         self.clock = TickerClock.empty(self.universe.n)
+        self._buffer = MinuteBuffer(self.universe.n)
         self._vix_available = np.zeros(0, dtype=np.int64)
         self._vix_values = np.zeros(0)
         self._columns = tuple(c for f in self.families for c in f.columns)
@@ -103,16 +117,96 @@ class OnlineFeatureEngine:
 
     def update(self, bars: pd.DataFrame) -> pd.DataFrame:
         """Feature rows for ``bars`` (same index and order as the input). Raw, as-traded prices."""
-        return self._frame(bars, self._vix_at)
+        batch = self.batch(bars)
+        check_direct_arrival(batch, self.universe, self.clock, self._buffer)
+        return self._to_frame(self._advance(batch, self._vix_at), bars.index)
 
     def update_batch(self, batch: BarBatch) -> np.ndarray:
         """The live scorer's fast path: the feature matrix of an unpacked batch, in its order (float64,
         categoricals as codes, NaN for none)."""
+        check_direct_arrival(batch, self.universe, self.clock, self._buffer)
         return self._advance(batch, self._vix_at)
 
     def batch(self, bars: pd.DataFrame) -> BarBatch:
         """Unpack a bar frame for :meth:`update_batch` (validates columns, timestamps and tickers)."""
         return BarBatch.from_frame(bars, self.universe)
+
+    # -- buffered arrival ------------------------------------------------------------------------
+
+    @property
+    def watermark(self) -> pd.Timestamp | None:
+        """End of the last closed (or directly processed) minute: bars ending at or before it are late.
+        None before any."""
+        mark = self._watermark_ns()
+        return None if mark == NO_WATERMARK else pd.Timestamp(mark, tz="UTC")
+
+    def _watermark_ns(self) -> int:
+        processed = int(self.clock.last_ts.max()) if self.universe.n else NO_WATERMARK
+        return max(self._buffer.closed, processed)
+
+    def submit(self, bars: pd.DataFrame) -> Submission:
+        """Buffer ``bars`` until their minute is closed; refuse, row by row with a reason, the bars that
+        cannot be taken: ``late`` (minute closed), ``off_grid``, ``outside_session``, ``invalid_bar``,
+        ``duplicate`` (the first arrival of a (ticker, ts) wins), ``unknown_ticker``, ``no_timestamp``.
+
+        Refused rows change nothing. A frame without the bar columns, or with naive timestamps, is not a
+        row problem and raises.
+        """
+        batch = BarBatch.from_frame(bars, self.universe, strict=False)
+        return self._submit(batch, bars.index, bars["ticker"].to_numpy(dtype=object))
+
+    def submit_batch(self, batch: BarBatch) -> Submission:
+        """:meth:`submit` for unpacked arrays (engine rows: -1 or out of range for an unknown ticker);
+        refused rows are labelled by their position in ``batch``."""
+        symbols = np.append(self.universe.tickers, None)  # an unknown row shows as None
+        known = np.where((batch.ticker >= 0) & (batch.ticker < self.universe.n), batch.ticker, self.universe.n)
+        return self._submit(batch, pd.RangeIndex(len(batch)), symbols[known])
+
+    def _submit(self, batch: BarBatch, labels: pd.Index, symbols: np.ndarray) -> Submission:
+        watermark = self._watermark_ns()
+        codes = self._buffer.submit(batch, watermark)
+        refused = np.flatnonzero(codes)
+        return Submission(accepted=len(batch) - len(refused), labels=labels[refused], ts=batch.ts[refused],
+                          tickers=symbols[refused], codes=codes[refused],
+                          details=self._buffer.details(batch, refused, codes[refused], watermark))
+
+    def open_minutes(self) -> pd.Series:
+        """Bars buffered per open minute (index: bar end, UTC), for a watermark policy that closes a
+        minute once every expected bar is in."""
+        counts = self._buffer.counts()
+        index = pd.DatetimeIndex(np.fromiter(counts, dtype=np.int64, count=len(counts)).astype("datetime64[ns]"))
+        return pd.Series(list(counts.values()), index=index.tz_localize("UTC"), name="bars", dtype=np.int64)
+
+    def advance_watermark(self, ts: object) -> pd.DataFrame:
+        """Close every minute ending at or before ``ts`` (a timezone-aware time, e.g. now minus a grace
+        period) and return its bars' feature rows, indexed by (ts, ticker) in time order.
+
+        Each minute is processed as one cross-section, exactly as batch processes it; afterwards its
+        bars are refused as late. The watermark never moves back (an earlier ``ts`` raises).
+        """
+        stamp = pd.Timestamp(ts)
+        if stamp.tzinfo is None:
+            raise DataValidationError(f"watermark {ts!r} must be timezone-aware (e.g. '2024-11-25 15:31Z')")
+        batch, values = self.advance_watermark_batch(stamp.tz_convert("UTC").as_unit("ns").value)
+        minutes, ts_codes = np.unique(batch.ts, return_inverse=True)
+        index = pd.MultiIndex(levels=[pd.DatetimeIndex(minutes.astype("datetime64[ns]")).tz_localize("UTC"),
+                                      pd.Index(self.universe.tickers, dtype=object)],
+                              codes=[ts_codes, batch.ticker], names=["ts", "ticker"])
+        return self._to_frame(values, index)
+
+    def advance_watermark_batch(self, ts_ns: int) -> tuple[BarBatch, np.ndarray]:
+        """:meth:`advance_watermark` for int64 UTC nanoseconds: the closed bars and their feature matrix
+        (rows aligned, in time order, then arrival order within a minute)."""
+        through = int(ts_ns) - int(ts_ns) % NS_PER_MINUTE
+        if through < self._buffer.closed:
+            raise ValueError(f"the watermark cannot move back from {pd.Timestamp(self._buffer.closed, tz='UTC')} "
+                             f"to {pd.Timestamp(through, tz='UTC')}")
+        batch = self._buffer.through(through)
+        values = self._advance(batch, self._vix_at) if len(batch) else np.empty((0, len(self._columns)))
+        self._buffer.close(through)  # only once processed: a failure leaves the minutes open
+        return batch, values
+
+    # -- the kernels -----------------------------------------------------------------------------
 
     def _advance(self, batch: BarBatch, vix_at: VixLookup) -> np.ndarray:
         rows = prepare_rows(batch, self.universe, self.book, self.clock, vix_at if self._reads_vix else None)
@@ -143,9 +237,12 @@ class OnlineFeatureEngine:
         return tasks
 
     def _frame(self, bars: pd.DataFrame, vix_at: VixLookup) -> pd.DataFrame:
-        values = self._advance(self.batch(bars), vix_at)
+        """All of ``bars`` at once (batch :func:`~workbench.features.compute`'s entry)."""
+        return self._to_frame(self._advance(self.batch(bars), vix_at), bars.index)
+
+    def _to_frame(self, values: np.ndarray, index: pd.Index) -> pd.DataFrame:
         # one zero-copy float block (feature-major underneath), then the categoricals swapped in
-        frame = pd.DataFrame(values, index=bars.index, columns=list(self._columns), copy=False)
+        frame = pd.DataFrame(values, index=index, columns=list(self._columns), copy=False)
         for k, name in enumerate(self._columns):
             dtype = self._categories.get(name)
             if dtype is not None:
@@ -156,19 +253,18 @@ class OnlineFeatureEngine:
     # -- crash recovery --------------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
-        """Everything needed to resume exactly where this engine is (state, clock, context)."""
+        """Everything needed to resume exactly where this engine is (state, clock, context, buffered
+        bars and watermark). Equal states give equal bytes."""
         arrays: dict[str, np.ndarray] = {
             "clock.last_ts": self.clock.last_ts, "clock.last_session": self.clock.last_session,
             "clock.last_close": self.clock.last_close, "vix.available": self._vix_available,
-            "vix.values": self._vix_values,
+            "vix.values": self._vix_values, **self._buffer.state(),
         }
         for k, state in enumerate(self.states):
             arrays.update({f"family{k}.{name}": value for name, value in state.items()})
         meta = {"version": SNAPSHOT_VERSION, "spec": self.spec.to_json(), "fingerprint": self.spec.fingerprint,
                 "tickers": [str(t) for t in self.universe.tickers]}
-        buffer = io.BytesIO()
-        np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-        return buffer.getvalue()
+        return _npz({"__meta__": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays})
 
     def restore(self, blob: bytes) -> None:
         """Resume from :meth:`snapshot` output; refuses a snapshot of another spec or universe."""
@@ -185,6 +281,20 @@ class OnlineFeatureEngine:
                                      data["clock.last_close"].copy())
             self._vix_available = data["vix.available"].copy()
             self._vix_values = data["vix.values"].copy()
+            self._buffer = MinuteBuffer.from_state(self.universe.n, {name: data[name] for name in data.files
+                                                                     if name.startswith("buffer.")})
             for k, state in enumerate(self.states):
                 for name in state:
                     state[name] = data[f"family{k}.{name}"].copy()
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """``np.savez`` with fixed member timestamps (it stamps the wall clock), so a snapshot is a function
+    of the state alone and two snapshots can be compared byte for byte."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, value in arrays.items():
+            with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), "w",
+                              force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+    return buffer.getvalue()

@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
+from typing import NoReturn
 
 import numba as nb
 import numpy as np
@@ -28,7 +29,7 @@ from workbench.data._schema import (
     read_only,
     require_columns,
 )
-from workbench.errors import DataValidationError
+from workbench.errors import DataValidationError, UnknownTickerError
 from workbench.features._universe import AdjustmentBook, FeatureUniverse
 
 NS_PER_MINUTE = 60 * 1_000_000_000
@@ -50,11 +51,12 @@ class BarBatch:
         return len(self.ts)
 
     @classmethod
-    def from_frame(cls, bars: pd.DataFrame, universe: FeatureUniverse) -> BarBatch:
+    def from_frame(cls, bars: pd.DataFrame, universe: FeatureUniverse, *, strict: bool = True) -> BarBatch:
         """Unpack a bar frame (``ts`` timezone-aware, ``ticker`` symbols, prices, volume, optional quotes).
 
         Raises a clear error for a non-frame, missing or non-numeric columns, naive or missing
-        timestamps, and (naming it) a ticker outside ``universe``.
+        timestamps, and (naming it) a ticker outside ``universe``. With ``strict=False`` (the buffered
+        path, which refuses row by row) a missing timestamp stays ``NAT`` and an unknown ticker row -1.
         """
         if not isinstance(bars, pd.DataFrame):
             raise TypeError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
@@ -65,6 +67,9 @@ class BarBatch:
                 f"bars 'ts' must be timezone-aware timestamps (UTC bar ends), got dtype {ts.dtype}")
         stamps = ts.array.tz_convert("UTC").as_unit("ns").asi8
         symbols = bars["ticker"].array  # hashed as-is: converting the strings costs more than the lookup
+        if not strict:
+            return cls(ts=read_only(stamps), ticker=read_only(_known_rows(universe, symbols)),
+                       columns=bar_value_columns(bars))
         missing = np.flatnonzero(stamps == NAT)
         if len(missing):
             raise DataValidationError(f"{len(missing)} bar(s) without a timestamp: first for ticker "
@@ -85,6 +90,15 @@ class BarBatch:
             raise DataValidationError(f"bar columns differ in length from ts ({n})")
         return cls(ts=read_only(np.asarray(ts, dtype=np.int64)), ticker=read_only(np.asarray(ticker, dtype=np.int64)),
                    columns=values)
+
+
+def _known_rows(universe: FeatureUniverse, symbols: object) -> np.ndarray:
+    """Engine row of each symbol, -1 for one outside the universe (the fast lookup first: it raises
+    only when some symbol is unknown)."""
+    try:
+        return universe.rows_of(symbols)
+    except UnknownTickerError:
+        return pd.Index(universe.tickers).get_indexer(pd.Index(np.asarray(symbols, dtype=object))).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -181,8 +195,10 @@ class TickerClock:
         return cls(np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64), np.full(n, np.nan))
 
 
-def _fail(message: str, batch: BarBatch, universe: FeatureUniverse, positions: np.ndarray,
-          reasons: list[str] | None = None) -> None:
+def refuse_rows(message: str, batch: BarBatch, universe: FeatureUniverse, positions: np.ndarray,
+                reasons: list[str] | None = None) -> NoReturn:
+    """Raise a :class:`~workbench.errors.DataValidationError`: ``message``, then the ticker and time of
+    the first five rows at ``positions`` (with their reasons, when given)."""
     shown = []
     for k, pos in enumerate(positions[:5]):
         why = f": {reasons[k]}" if reasons else ""
@@ -280,10 +296,10 @@ def _check_order(batch: BarBatch, universe: FeatureUniverse, clock: TickerClock)
         status, row = _ticker_major_nb(batch.ticker[order], batch.ts[order], clock.last_ts)
     position = np.array([row if order is None else order[row]])
     if status == DUPLICATE:
-        _fail("duplicate (ticker, ts)", batch, universe, position)
+        refuse_rows("duplicate (ticker, ts)", batch, universe, position)
     if status == STALE:
-        _fail("bars not newer than what this ticker already had (late, duplicate or out of order)",
-              batch, universe, position)
+        refuse_rows("bars not newer than what this ticker already had (late, duplicate or out of order)",
+                    batch, universe, position)
     return order
 
 
@@ -292,14 +308,18 @@ def prepare_rows(batch: BarBatch, universe: FeatureUniverse, book: AdjustmentBoo
     """Validate ``batch`` and derive every per-row input; advances ``clock``.
 
     Raises a :class:`~workbench.errors.DataValidationError` naming the ticker and timestamp for
-    invalid prices, duplicate bars or bars not newer than what ``clock`` has seen, or bars outside
-    the session; nothing is advanced when the batch is refused. ``vix_at`` is None when no feature
-    reads the volatility index (``Rows.vix`` is then empty).
+    invalid prices, timestamps off the minute grid, duplicate bars or bars not newer than what ``clock``
+    has seen, or bars outside the session; nothing is advanced when the batch is refused. ``vix_at`` is
+    None when no feature reads the volatility index (``Rows.vix`` is then empty).
     """
     codes = problem_codes(batch.columns)
     bad = np.flatnonzero(codes)
     if len(bad):
-        _fail(f"{len(bad)} invalid bar(s)", batch, universe, bad, [PROBLEM_REASONS[c] for c in codes[bad[:5]]])
+        refuse_rows(f"{len(bad)} invalid bar(s)", batch, universe, bad, [PROBLEM_REASONS[c] for c in codes[bad[:5]]])
+    off_grid = np.flatnonzero(batch.ts % NS_PER_MINUTE)
+    if len(off_grid):
+        refuse_rows(f"{len(off_grid)} bar(s) off the minute grid (ts must be the end of a whole minute, "
+                    "e.g. 15:31:00, not 15:30:30)", batch, universe, off_grid)
     order = _check_order(batch, universe, clock)
     if order is None:
         ticker, ts, columns = batch.ticker, batch.ts, batch.columns
@@ -315,8 +335,8 @@ def prepare_rows(batch: BarBatch, universe: FeatureUniverse, book: AdjustmentBoo
     outside = _session_clock_nb(ts, index.open_ns, index.close_ns, index.ordinal, index.day_of_week, session,
                                 minute_of_session, minutes_to_close, dow)
     if outside >= 0:
-        _fail("bars outside the regular NYSE session (ts must be a bar end in (open, close])",
-              batch, universe, order[[outside]])
+        refuse_rows("bars outside the regular NYSE session (ts must be a bar end in (open, close])",
+                    batch, universe, order[[outside]])
     new_session = np.empty(n, dtype=np.bool_)
     price_factor, volume_factor, log_shares = np.empty(n), np.empty(n), np.empty(n)
     close = columns[BAR_VALUE_COLUMNS.index("close")]
