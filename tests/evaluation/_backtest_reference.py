@@ -127,19 +127,22 @@ def reference_impact_inputs(open_: np.ndarray, close: np.ndarray, vwap: np.ndarr
     return sigma, dollars
 
 
-def reference_pnl(close: np.ndarray, fill: np.ndarray, fee: np.ndarray,
-                  weights: np.ndarray) -> tuple[np.ndarray, float]:
+def reference_pnl(close: np.ndarray, fill: np.ndarray, fee: np.ndarray, weights: np.ndarray,
+                  present: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Equity per bar of rebalancing to ``weights`` at the fill prices, valued at the (last known) close, from 1;
     and the mean traded value (at the fill) / equity per bar. The book is valued at the fill prices to size the
     orders; each fill pays ``fee`` of its value. Orders go smallest value first (sells, then buys, the biggest
-    last) and a buy is cut to the cash left: no borrowing."""
+    last) and a buy is cut to the cash left: no borrowing. A name without a bar (``present`` False) is not traded.
+    """
+    present = np.ones(close.shape, dtype=bool) if present is None else present
     cash, shares = 1.0, np.zeros(close.shape[1])
     equity, turnover = [], []
-    for mark, price, rate, weight in zip(close, fill, fee, weights, strict=True):
+    for mark, price, rate, weight, trades in zip(close, fill, fee, weights, present, strict=True):
         held = shares != 0
         value = cash + shares[held] @ price[held]
-        target = np.zeros_like(shares)
-        wanted = weight != 0
+        target = shares.copy()
+        wanted = (weight != 0) & trades
+        target[trades] = 0.0
         target[wanted] = weight[wanted] * value / price[wanted]
         delta = target - shares
         moved = np.flatnonzero(delta != 0)
@@ -156,16 +159,37 @@ def reference_pnl(close: np.ndarray, fill: np.ndarray, fee: np.ndarray,
     return np.array(equity), float(np.mean(turnover))
 
 
+def reference_order_weights(weights: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """|target - the target reached at the name's last bar| where the name has a bar, 0 elsewhere."""
+    out = np.zeros(weights.shape)
+    for j in range(weights.shape[1]):
+        reached = 0.0
+        for i in range(weights.shape[0]):
+            if present[i, j]:
+                out[i, j] = abs(weights[i, j] - reached)
+                reached = weights[i, j]
+    return out
+
+
+def reference_exit(present: np.ndarray, r: int, horizon: int, j: int) -> int:
+    """The bar a position of name j filled at bar r leaves at: r + horizon, or the name's next bar after it."""
+    e = r + horizon
+    while e < len(present) and not present[e, j]:
+        e += 1
+    return e
+
+
 def reference_trade_returns(cohorts: dict[int, dict[int, int]], fill: np.ndarray, rate: np.ndarray,
-                            horizon: int) -> tuple[float, float]:
-    """Mean net and gross side * (exit / entry - 1) over completed positions, net of both fills' cost rates."""
+                            horizon: int, present: np.ndarray) -> tuple[float, float]:
+    """Mean net and gross side * (exit / entry - 1) over completed positions, net of both fills' cost rates; a
+    position leaves at its expiry bar or the name's next bar after it."""
     net, gross = [], []
     for r, members in cohorts.items():
-        e = r + horizon
-        if e >= len(fill):
-            continue
         for j, side in members.items():
+            e = reference_exit(present, r, horizon, j)
+            if e >= len(fill):
+                continue
             g = side * (fill[e, j] / fill[r, j] - 1)
             gross.append(g)
             net.append(g - rate[r, j] - rate[e, j])
-    return float(np.mean(net)), float(np.mean(gross))
+    return (float(np.mean(net)), float(np.mean(gross))) if net else (np.nan, np.nan)

@@ -16,9 +16,11 @@ from hypothesis import strategies as st
 from tests.evaluation._backtest_reference import (
     START,
     random_bars,
+    reference_exit,
     reference_fills,
     reference_half_spread,
     reference_impact_inputs,
+    reference_order_weights,
     reference_pnl,
     reference_targets,
     reference_trade_returns,
@@ -120,18 +122,21 @@ def test_schedule_costs_and_pnl_equal_loops(seed: int, n_bars: int, n_names: int
         return
     result = backtest_top_k(frame, prices=market, k=k, horizon_bars=horizon, long_short=long_short,
                             execution=execution)
-    first, last = min(cohorts), min(n_bars - 1, max(cohorts) + horizon)
-    assert result.equity.index.equals(index[first:last + 1])
-    np.testing.assert_array_equal(result.weights.fillna(0.0).to_numpy(), weights[first:last + 1])
     traded = [c for c in market.columns if c in set(frame["ticker"])]  # names without a prediction are left out
     close = market.close[traded].to_numpy()
+    present = ~np.isnan(close)
+    exits = [reference_exit(present, r, horizon, j) for r, members in cohorts.items() for j in members]
+    first, last = min(cohorts), min(n_bars - 1, max(exits))
+    assert result.equity.index.equals(index[first:last + 1])
+    sent = np.where(present, weights, 0.0)[first:last + 1]  # no order where a name has no bar
+    np.testing.assert_array_equal(result.weights.fillna(0.0).to_numpy(), sent)
     fill = reference_fills(close, getattr(market, fill_price)[traded].to_numpy())
     if spread == "quoted":
         half, fallback = reference_half_spread(market.bid[traded].to_numpy(), market.ask[traded].to_numpy(),
                                                np.zeros(n_bars), fill_price, 8.0)
     else:
         half, fallback = np.full(close.shape, 4e-4), np.ones(close.shape, dtype=bool)
-    order = np.abs(np.diff(weights, axis=0, prepend=0.0))
+    order = reference_order_weights(weights, present)
     rate = fees * 1e-4 + half
     if impact:
         sigma, dollars = reference_impact_inputs(market.open[traded].to_numpy(), close,
@@ -141,19 +146,20 @@ def test_schedule_costs_and_pnl_equal_loops(seed: int, n_bars: int, n_names: int
     rate = rate * multiplier
     span = slice(first, last + 1)
     mark = pd.DataFrame(close).ffill().to_numpy()
-    net, turnover = reference_pnl(mark[span], fill[span], rate[span], weights[span])
-    gross, _ = reference_pnl(mark[span], fill[span], np.zeros(close.shape)[span], weights[span])
+    net, turnover = reference_pnl(mark[span], fill[span], rate[span], weights[span], present[span])
+    gross, _ = reference_pnl(mark[span], fill[span], np.zeros(close.shape)[span], weights[span], present[span])
     np.testing.assert_allclose(result.gross_equity.to_numpy(), gross, rtol=1e-10)
     np.testing.assert_allclose(result.equity.to_numpy(), net, rtol=1e-10)
     assert result.turnover == pytest.approx(turnover, rel=1e-10, abs=1e-15)
-    if any(r + horizon < n_bars for r in cohorts):
-        mean_net, mean_gross = reference_trade_returns(cohorts, fill, rate, horizon)
+    mean_net, mean_gross = reference_trade_returns(cohorts, fill, rate, horizon, present)
+    if np.isnan(mean_net):
+        assert np.isnan(result.mean_trade_return) and np.isnan(result.gross_mean_trade_return)
+    else:
         assert result.mean_trade_return == pytest.approx(mean_net, rel=1e-10, abs=1e-15)
         assert result.gross_mean_trade_return == pytest.approx(mean_gross, rel=1e-10, abs=1e-15)
-    else:
-        assert np.isnan(result.mean_trade_return)
     orders = result.portfolio.orders.values
     at = (orders["idx"] + first, orders["col"])
+    assert present[at].all()  # never a fill where the name has no bar
     assert result.mean_half_spread_bps == pytest.approx(half[at].mean() * multiplier * 1e4, rel=1e-10, abs=1e-12)
     assert result.fallback_share == pytest.approx(fallback[at].mean())
     np.testing.assert_allclose(orders["price"], fill[at], rtol=1e-12)
@@ -416,3 +422,21 @@ def test_flatten_at_close_trades_no_cohort_filled_next_session_or_at_the_last_ba
     cut = backtest_top_k(frames["third_last"], prices=market, k=1, horizon_bars=3, flatten_at_close=True)
     orders = cut.portfolio.orders.values  # bought at bar 388's open, sold at bar 389's open: cut by the close
     np.testing.assert_allclose(orders["price"], market.open["N0"].iloc[[388, 389]].to_numpy(), rtol=1e-15)
+
+
+def test_a_halted_name_is_never_filled_at_a_stale_price() -> None:
+    """A is bought at bar 1's open and due out at bar 3, but has no bars 3 and 4 (a halt): no order is sent
+    while it is halted, and it leaves at its next bar's open, the price it really trades at again."""
+    index = pd.date_range(START, periods=8, freq="1min")
+    bars = random_bars(6, index, 2)
+    bars = bars[~((bars["ticker"] == "N0") & bars["ts"].isin(index[3:5]))]
+    market = MarketPrices.from_bars(bars)
+    frame = pd.DataFrame({"ts": index[0], "ticker": ["N0", "N1"], "p": [0.9, 0.1]})
+    result = backtest_top_k(frame, prices=market, k=1, horizon_bars=2, execution=Execution(fees_bps=1.0))
+    orders = result.portfolio.orders.values
+    np.testing.assert_array_equal(orders["idx"] + 1, [1, 2, 5])  # bought, rebalanced, sold after the halt
+    np.testing.assert_allclose(orders["price"], market.open["N0"].iloc[[1, 2, 5]].to_numpy(), rtol=1e-15)
+    assert result.gross_mean_trade_return == pytest.approx(market.open["N0"].iloc[5] / market.open["N0"].iloc[1] - 1)
+    assert result.equity.index[-1] == index[5]  # the book runs until the last position has left
+    held = result.portfolio.assets()["N0"]
+    assert held.iloc[2] == held.iloc[1] == held.iloc[3] > 0 == held.iloc[4]

@@ -189,13 +189,14 @@ def test_fallback_when_quotes_are_null() -> None:
     result = backtest_top_k(frame, prices=market, k=1, horizon_bars=2, execution=Execution(fallback_spread_bps=12.0))
     assert result.fallback_share == 1.0 and result.mean_half_spread_bps == pytest.approx(6.0)
     assert result.fallback_note() == "no quotes: 100 % of fills used the fallback spread (12 bp)"
-    # with quotes: B is bought at bar 1's open (no quote before it: fallback), rebalanced at bar 2 (its bar is
-    # missing: at bar 1's close, bar 1's quote) and sold at bar 3's open (bar 1's quote carried over bar 2)
+    # with quotes: B is bought at bar 1's open (no quote before it: fallback), not traded at bar 2 (no bar) and
+    # sold at bar 3's open (bar 1's quote carried over bar 2)
     quoted = backtest_top_k(frame, prices=MarketPrices.from_bars(toy_bars()), k=1, horizon_bars=2,
                             execution=Execution(fallback_spread_bps=12.0))
-    assert quoted.fallback_share == pytest.approx(1 / 3)
-    assert quoted.mean_half_spread_bps == pytest.approx((6.0 + 2 * 0.2 / 40.0 * 1e4) / 3)
-    assert quoted.fallback_note() == "no quotes: 33 % of fills used the fallback spread (12 bp)"
+    assert quoted.portfolio.orders.values["idx"].tolist() == [0, 2]  # bars 1 and 3 of the prices
+    assert quoted.fallback_share == pytest.approx(1 / 2)
+    assert quoted.mean_half_spread_bps == pytest.approx((6.0 + 0.2 / 40.0 * 1e4) / 2)
+    assert quoted.fallback_note() == "no quotes: 50 % of fills used the fallback spread (12 bp)"
     assert backtest_top_k(frame.assign(ts=INDEX[1]), prices=MarketPrices.from_bars(toy_bars()), k=1,
                           horizon_bars=1).fallback_note() is None  # B has no bar 2, so A: quotes known
 

@@ -26,9 +26,11 @@ the prices):
 * Costs: fees + the half spread known before the fill + optional square-root impact, times the cost multiplier
   (:mod:`workbench.evaluation._execution`), as a fraction of every buy's and sell's traded value. The gross run
   is the same schedule at the same fill prices with zero costs.
-* A missing bar (NaN close) makes a name ineligible for a new cohort filled at that bar; a name already held is
-  valued and rebalanced at its last close. With impact on, so does having no earlier bar to measure the impact
-  from (the first bar of the prices).
+* A missing bar (NaN close: a halt, an illiquid minute) makes a name ineligible for a new cohort filled at that
+  bar, and sends no order for it there: a held name keeps its shares (valued at its last close) and is
+  rebalanced, or leaves, at its next bar, so no fill is ever at a stale price (a position due to leave at a
+  session's last bar the name does not trade in is carried to the name's next bar). With impact on, a name with
+  no earlier bar to measure the impact from (the first bar of the prices) is not eligible either.
 
 Sharpe is ``mean / std`` (ddof 1) of per-bar simple returns times ``sqrt(periods_per_year)``, by default
 ``252 * 390`` minute bars a year; the overnight gap counts as one bar (its return runs from the last close of
@@ -104,8 +106,9 @@ class BacktestResult:
 
     ``mean_trade_return`` is the mean over every completed (cohort, name) position of ``side * (exit fill /
     entry fill - 1)`` minus the cost rates of its entry and exit bars (each position pays its own way, even where
-    the book nets an entry against another cohort's exit); ``gross_mean_trade_return`` leaves the costs out;
-    positions still open at the last bar are not counted (``n_positions`` are). ``mean_half_spread_bps`` is the
+    the book nets an entry against another cohort's exit; a position whose name has no bar at its exit leaves at
+    the name's next bar); ``gross_mean_trade_return`` leaves the costs out; positions still open at the last bar
+    are not counted (``n_positions`` are). ``mean_half_spread_bps`` is the
     mean half spread charged per fill (times the cost multiplier) and ``fallback_share`` the share of fills
     priced with the fallback spread. ``portfolio`` is the net vectorbt Portfolio for further analysis.
     """
@@ -213,24 +216,41 @@ def _cohorts(scores: np.ndarray, k: int, long_short: bool) -> tuple[np.ndarray, 
     return members, opened
 
 
-def _order_weight(target: np.ndarray) -> np.ndarray:
-    """|change of target weight| per bar and name (NaN targets mean no position and no order)."""
-    held = np.nan_to_num(target)
-    return np.abs(held - np.vstack([np.zeros((1, held.shape[1])), held[:-1]]))
+def _reached_before(target: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Per bar and name, the target weight reached at the name's last bar before this one (0 before any)."""
+    reached = pd.DataFrame(np.where(present, target, np.nan)).ffill().fillna(0.0).to_numpy()
+    return np.vstack([np.zeros((1, target.shape[1])), reached[:-1]])
 
 
-def _trade_returns(members: np.ndarray, expiry: np.ndarray, fills: np.ndarray,
-                   rate: np.ndarray) -> tuple[float, float, int]:
-    """Mean net and gross return of the completed (cohort, name) positions, and how many positions there are."""
+def _next_bar(present: np.ndarray) -> np.ndarray:
+    """For each bar and name, the first row at or after it where the name has a bar (``len(present)`` if none)."""
+    rows = np.where(present, np.arange(len(present))[:, None], len(present))
+    return np.minimum.accumulate(rows[::-1], axis=0)[::-1]
+
+
+def _positions(members: np.ndarray, expiry: np.ndarray,
+               present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (cohort, name) position as its fill row, column and exit row: the cohort's expiry bar, or the name's
+    next bar if it has none there (``len(present)``: still open at the end)."""
     rows, cols = np.nonzero(members)
-    exits = expiry[rows]
+    n_bars = len(present)
+    exits = np.full(len(rows), n_bars)
+    due = expiry[rows] < n_bars
+    exits[due] = _next_bar(present)[expiry[rows][due], cols[due]]
+    return rows, cols, exits
+
+
+def _trade_returns(members: np.ndarray, positions: tuple[np.ndarray, np.ndarray, np.ndarray], fills: np.ndarray,
+                   rate: np.ndarray) -> tuple[float, float, int]:
+    """Mean net and gross return of the completed positions, and how many positions there are."""
+    rows, cols, exits = positions
     done = exits < len(fills)
+    if not done.any():
+        return np.nan, np.nan, len(rows)
     rows, cols, exits = rows[done], cols[done], exits[done]
-    if len(rows) == 0:
-        return np.nan, np.nan, int(done.size)
     gross = members[rows, cols] * (fills[exits, cols] / fills[rows, cols] - 1.0)
     net = gross - rate[rows, cols] - rate[exits, cols]
-    return float(net.mean()), float(gross.mean()), int(done.size)
+    return float(net.mean()), float(gross.mean()), len(done)
 
 
 def _run(close: pd.DataFrame, price: np.ndarray, fees: np.ndarray | float, size: pd.DataFrame,
@@ -333,14 +353,17 @@ def backtest_top_k(frame: pd.DataFrame, *, prices: MarketPrices | pd.DataFrame, 
     change = members.astype(np.float64)
     np.subtract.at(change, np.minimum(expiry, n_bars - 1), np.where((expiry < n_bars)[:, None], members, 0.0))
     target = np.cumsum(change, axis=0) / (k * horizon_bars) * (0.5 if long_short else 1.0)
-    order_weight = _order_weight(target)
-    held_before = np.vstack([np.zeros((1, target.shape[1])), target[:-1]])
-    target[(target == 0) & (held_before == 0)] = np.nan  # no position and none wanted: no order
+    present = ~np.isnan(close)
+    before = _reached_before(target, present)
+    order_weight = np.where(present, np.abs(target - before), 0.0)  # |change of weight| of each order sent
+    target[(target == 0) & (before == 0)] = np.nan  # no position and none wanted: no order
+    target[~present] = np.nan  # no bar, no order: a held name keeps its shares until its next bar
     fills = fill_prices(market, execution.fill_price)
     costs = fill_costs(market, execution, order_weight, impact)
-    trades = _trade_returns(members, expiry, fills, costs.rate)
+    positions = _positions(members, expiry, present)
+    trades = _trade_returns(members, positions, fills, costs.rate)
     first_bar = int(np.flatnonzero(opened)[0])
-    last_bar = min(n_bars - 1, int(np.flatnonzero(opened)[-1]) + horizon_bars)
+    last_bar = min(n_bars - 1, int(positions[2].max()))  # until the last position has left
     return _result(market, fills, costs, target, slice(first_bar, last_bar + 1),
                    "both" if long_short else "longonly", trades, execution, periods_per_year)
 
