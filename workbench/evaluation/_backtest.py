@@ -290,6 +290,33 @@ def _result(market: MarketPrices, fills: np.ndarray, costs: FillCosts, target: n
         periods_per_year=float(periods_per_year), portfolio=net)
 
 
+def _align(frame: pd.DataFrame, market: MarketPrices, signal: str, k: int,
+           long_short: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Validate the prediction panel against the prices: each prediction's price row and universe column, its
+    score, and the universe (the priced names with a prediction, in the prices' column order)."""
+    panel = require_panel(frame, ["ts", "ticker", signal], "frame")
+    if not isinstance(panel["ts"].dtype, pd.DatetimeTZDtype):
+        raise DataValidationError(f"frame 'ts' must be timezone-aware timestamps (UTC bar ends), got dtype "
+                                  f"{panel['ts'].dtype}")
+    check_unique_keys(panel, "ts", "frame")
+    scores = float_column(panel, signal, "frame", keys=["ts", "ticker"], allow_nan=False)
+    row = market.index.get_indexer(panel["ts"])
+    if (row < 0).any():
+        first = panel["ts"].iloc[int(np.flatnonzero(row < 0)[0])]
+        raise DataValidationError(f"{int((row < 0).sum())} prediction(s) at bar times missing from the prices' "
+                                  f"index, first {first}; prices must hold every bar of the panel")
+    named = set(panel["ticker"].unique())
+    unknown = sorted(named - set(market.columns))
+    if unknown:
+        raise DataValidationError(f"{len(unknown)} ticker(s) in frame have no prices column, e.g. {unknown[:5]}")
+    universe = [c for c in market.columns if c in named]
+    legs = 2 if long_short else 1
+    if legs * k > len(universe):
+        raise ValueError(f"k={k} needs {legs * k} names{' (long and short legs)' if long_short else ''} but the "
+                         f"panel has {len(universe)} ticker(s); choose k <= {len(universe) // legs}")
+    return row, pd.Index(universe).get_indexer(panel["ticker"]), scores, universe
+
+
 def backtest_top_k(frame: pd.DataFrame, *, prices: MarketPrices | pd.DataFrame, k: int, horizon_bars: int,
                    long_short: bool = False, execution: Execution = DEFAULT_EXECUTION, signal: str = "p",
                    flatten_at_close: bool = False, periods_per_year: float = MINUTES_PER_YEAR) -> BacktestResult:
@@ -305,31 +332,10 @@ def backtest_top_k(frame: pd.DataFrame, *, prices: MarketPrices | pd.DataFrame, 
     _check_setup(execution, periods_per_year)
     market = as_market_prices(prices)
     market.check_supports(execution)
-    panel = require_panel(frame, ["ts", "ticker", signal], "frame")
-    if not isinstance(panel["ts"].dtype, pd.DatetimeTZDtype):
-        raise DataValidationError(f"frame 'ts' must be timezone-aware timestamps (UTC bar ends), got dtype "
-                                  f"{panel['ts'].dtype}")
-    check_unique_keys(panel, "ts", "frame")
-    scores_flat = float_column(panel, signal, "frame", keys=["ts", "ticker"], allow_nan=False)
-    row = market.index.get_indexer(panel["ts"])
-    if (row < 0).any():
-        first = panel["ts"].iloc[int(np.flatnonzero(row < 0)[0])]
-        raise DataValidationError(f"{int((row < 0).sum())} prediction(s) at bar times missing from the prices' "
-                                  f"index, first {first}; prices must hold every bar of the panel")
-    unknown = sorted(set(panel["ticker"].unique()) - set(market.columns))
-    if unknown:
-        raise DataValidationError(f"{len(unknown)} ticker(s) in frame have no prices column, e.g. {unknown[:5]}")
-    present = set(panel["ticker"].unique())
-    universe = [c for c in market.columns if c in present]
-    legs = 2 if long_short else 1
-    need = legs * k
-    if need > len(universe):
-        raise ValueError(f"k={k} needs {need} names{' (long and short legs)' if long_short else ''} but the "
-                         f"panel has {len(universe)} ticker(s); choose k <= {len(universe) // legs}")
+    row, col, scores_flat, universe = _align(frame, market, signal, k, long_short)
     market = market.select(universe)
     close = market.close.to_numpy(dtype=np.float64)
     n_bars = len(close)
-    col = pd.Index(universe).get_indexer(panel["ticker"])
     fill_row = row + execution.delay_bars
     traded = fill_row < n_bars
     expiry = np.arange(n_bars) + horizon_bars  # a cohort filled at bar f is gone from bar expiry[f] on
@@ -347,6 +353,7 @@ def backtest_top_k(frame: pd.DataFrame, *, prices: MarketPrices | pd.DataFrame, 
         scores[~impact_known(impact)] = np.nan  # an order impact cannot be priced for (no earlier bar) is not sent
     members, opened = _cohorts(scores, k, long_short)
     if not opened.any():
+        need = (2 if long_short else 1) * k
         raise DataValidationError(f"no bar has {need} names with a prediction and a bar to fill at "
                                   f"{execution.delay_bars} bar(s) later; check the panel against the prices or "
                                   f"lower k")
