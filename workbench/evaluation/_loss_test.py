@@ -298,7 +298,7 @@ def _utc_times(column: pd.Series, name: str) -> pd.DatetimeIndex:
 def _hac_interval(sums: np.ndarray, counts: np.ndarray, mean: float, lags: int,
                   alpha: float) -> tuple[float, float, float, float]:
     """(low, high, standard error, two-sided p) of the pooled mean ``sum(sums) / sum(counts)`` with a
-    Newey-West standard error over minutes and Student-t(n - 1) critical values."""
+    Newey-West standard error over minutes and the fixed-b critical values of :func:`fixed_b_t_approximation`."""
     se = math.sqrt(hac_variance_of_mean(sums - mean * counts, float(counts.sum()), lags))
     df, scale = fixed_b_t_approximation(len(sums), lags)
     critical = float(stats.t.ppf(1.0 - alpha / 2.0, df)) / scale
