@@ -215,7 +215,7 @@ class MarketPrices:
         wide = long.pivot(index="ts", columns="ticker", values=columns).sort_index()
         frames = {c: wide[c].rename_axis(columns=None).astype(np.float64) for c in columns}
         if "bid" in frames and frames["bid"].isna().all().all() and frames["ask"].isna().all().all():
-            frames.pop("bid"), frames.pop("ask")
+            del frames["bid"], frames["ask"]
         return cls(**frames)
 
     @property
