@@ -79,12 +79,19 @@ def test_demo_builds_the_market_then_runs_the_research_job(lake_root: Path, tmp_
     assert second.exit_code == 0 and "exists; reusing it" in second.output
 
 
-def test_run_command_reads_a_json_config_and_refuses_unknown_keys(lake_root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("section, message", [
+    ({"labels": {"vertical": 5}}, "unknown labels setting(s) ['vertical']"),
+    ({"execution": {"fill_price": "mid"}}, "fill_price"),
+    ({"execution": {"delay_bars": 0, "fill_price": "open"}}, "delay_bars"),
+    ({"execution": {"slippage_bps": 1}}, "unknown execution setting(s) ['slippage_bps']"),
+    ({"labels": {"entry_delay_bars": -1}}, "labels.entry_delay_bars must be an integer >= 0"),
+])
+def test_run_command_reads_a_json_config_and_refuses_bad_settings(lake_root: Path, tmp_path: Path, section: dict,
+                                                                   message: str) -> None:
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"data": {"dataset": "demo"}, "cv": {"train_days": 2, "test_days": 1},
-                                  "labels": {"vertical": 5}}))
+    config.write_text(json.dumps({"data": {"dataset": "demo"}, "cv": {"train_days": 2, "test_days": 1}, **section}))
     result = CliRunner().invoke(main, ["run", str(config)])
-    assert result.exit_code == 1 and "unknown labels setting(s) ['vertical']" in result.output
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
 
 
 def test_bench_synth_prints_a_json_line(lake_root: Path) -> None:

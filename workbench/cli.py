@@ -169,19 +169,36 @@ def run(config_path: Path, out: Path | None, quiet: bool) -> None:
 
 
 def format_run(metrics: dict[str, Any]) -> str:
-    """The headline numbers of a run."""
-    lines = [f"{metrics['n_events']:,} labelled events, {len(metrics['folds'])} purged walk-forward folds"]
-    for model, report in metrics["classification"].items():
+    """The headline numbers of a run: direction skill (rank IC of the signed label return, with its interval),
+    the paired log-loss tests, executable backtests and their alpha decay / cost sensitivity, then the
+    classification metrics on all events and on the horizontal-barrier ones."""
+    execution = metrics["execution"]
+    lines = [f"{metrics['n_events']:,} labelled events, {len(metrics['folds'])} purged walk-forward folds; fills at "
+             f"the {execution['fill_price']} of bar t+{execution['delay_bars']}, {execution['fees_bps']:g} bp fees "
+             f"+ quoted half-spread (quotes known for {execution['quoted_share']:.0%} of bars)"]
+    for model, skill in metrics["skill"].items():
         ic = metrics["cross_section"][model]["ic"]
         top = metrics["cross_section"][model]["precision_at_k"]
-        lines.append(f"{model:9s} log-loss {report['log_loss']:.4f}  ROC-AUC {report['roc_auc']:.3f}  rank IC "
-                     f"{ic['mean']:.4f} (t {ic['t_stat']:.1f}, Newey-West t {ic['t_stat_nw']:.1f})  precision@K "
+        timer = "" if "beats_volatility" not in skill else f"  beats the volatility timer: {skill['beats_volatility']}"
+        lines.append(f"{model:10s} rank IC {skill['ic']:+.4f} [{skill['ci_low']:+.4f}, {skill['ci_high']:+.4f}] "
+                     f"(Newey-West t {ic['t_stat_nw']:.1f}) direction skill: {skill['skill']}{timer}  precision@K "
                      f"{top['precision']:.3f} vs base rate {top['base_rate']:.3f}")
-    lines.append(f"LightGBM beats the baseline on log-loss: {metrics['lightgbm_beats_baseline_log_loss']}")
+    lines += [test["text"] for test in metrics["loss_tests"].values()]
     for name, backtest in metrics["backtests"].items():
+        trade = backtest["mean_trade_return"]
+        per_trade = "" if trade is None else f"mean trade {1e4 * trade:+.2f} bp, "
         lines.append(f"backtest {name}: net Sharpe {backtest['sharpe']:.2f} (gross {backtest['gross_sharpe']:.2f}), "
-                     f"return {backtest['total_return']:+.2%}, max drawdown {backtest['max_drawdown']:.2%}, "
-                     f"turnover {backtest['turnover']:.2f}/bar")
+                     f"{per_trade}return {backtest['total_return']:+.2%}, max drawdown {backtest['max_drawdown']:.2%}")
+    lines.append(f"alpha decay and cost sensitivity of {metrics['sensitivity']['strategy']}:")
+    lines.append(f"  {'scenario':9s} {'value':>8s} {'net Sharpe':>11s} {'mean trade bp':>14s}")
+    for row in metrics["sensitivity"]["table"]:
+        value = f"{row['value']:g} bars" if row["scenario"] == "delay" else f"{row['value']:g}x costs"
+        lines.append(f"  {row['scenario']:9s} {value:>8s} {row['sharpe']:>11.2f} {row['mean_trade_bps']:>+14.2f}")
+    lines.append("classification (all events | horizontal-barrier events):")
+    for model, report in metrics["classification"].items():
+        horizontal = metrics["classification_horizontal"][model]
+        lines.append(f"  {model:10s} log-loss {report['log_loss']:.4f} | {horizontal['log_loss']:.4f}  ROC-AUC "
+                     f"{report['roc_auc']:.3f} | {horizontal['roc_auc']:.3f}")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.evaluation import Execution
 from workbench.features import FeatureSpec
 
 
@@ -38,7 +39,10 @@ class DataConfig:
 class LabelConfig:
     """Triple-barrier labels at every ``event_every``-th minute of the clock (all tickers at the same
     minutes, so each has a full cross-section; fewer, less overlapping events), barriers at ``pt_sl`` times
-    the EWM volatility of one-bar returns, the vertical one ``vertical_bars`` later and never past the close."""
+    the EWM volatility of one-bar returns, the vertical one ``vertical_bars`` bars of returns after the entry
+    and never past the close. Labels enter where the backtest fills: ``entry_delay_bars`` after the event
+    (None: the execution's ``delay_bars``) at the execution's fill price, on prices adjusted for corporate
+    actions so a split or dividend is never a barrier touch."""
 
     pt_sl: tuple[float, float] = (1.0, 1.0)
     vertical_bars: int = 5
@@ -46,10 +50,15 @@ class LabelConfig:
     volatility_span: int = 100
     event_every: int = 5
     clip_to_session: bool = True
+    entry_delay_bars: int | None = None
 
     def __post_init__(self) -> None:
         if self.vertical_bars < 1 or self.event_every < 1:
             raise ValueError("labels.vertical_bars and labels.event_every must be >= 1")
+        if self.entry_delay_bars is not None and (isinstance(self.entry_delay_bars, bool) or not isinstance(
+                self.entry_delay_bars, int) or self.entry_delay_bars < 0):
+            raise ValueError(f"labels.entry_delay_bars must be an integer >= 0 or null (= execution.delay_bars), "
+                             f"got {self.entry_delay_bars!r}")
 
 
 @dataclass(frozen=True)
@@ -76,13 +85,22 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Top-K portfolios, costs, and how many rows SHAP explains."""
+    """Top-K portfolios, the significance level of the skill verdicts, the alpha-decay and cost-sensitivity
+    grid, and how many rows SHAP explains. Execution (delay, fill price, costs) is its own section."""
 
     top_k: int = 10
-    fees_bps: float = 0.5
-    slippage_bps: float = 1.0
     shap_rows: int = 3000
     min_names: int = 20
+    alpha: float = 0.05
+    loss_test: str = "hac"
+    decay_delays: tuple[int, ...] = (0, 1, 2, 5)
+    cost_multipliers: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 0.5:
+            raise ValueError(f"evaluation.alpha must be in (0, 0.5), got {self.alpha!r}")
+        if self.loss_test not in ("hac", "block_bootstrap"):
+            raise ValueError(f"evaluation.loss_test must be 'hac' or 'block_bootstrap', got {self.loss_test!r}")
 
 
 @dataclass(frozen=True)
@@ -96,12 +114,24 @@ class PipelineConfig:
     labels: LabelConfig = field(default_factory=LabelConfig)
     cv: CVConfig = field(default_factory=CVConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    execution: Execution = field(default_factory=Execution)
     evaluation: EvalConfig = field(default_factory=EvalConfig)
 
     @property
     def spec(self) -> FeatureSpec:
         """The feature spec."""
         return FeatureSpec.from_dict(self.features)
+
+    @property
+    def label_entry_delay(self) -> int:
+        """Bars from an event to the bar its label enters at (the backtest's fill bar by default)."""
+        delay = self.labels.entry_delay_bars
+        return self.execution.delay_bars if delay is None else delay
+
+    @property
+    def label_entry_price(self) -> str:
+        """The price labels enter at: the execution's fill price, or the close when they enter at the event."""
+        return self.execution.fill_price if self.label_entry_delay > 0 else "close"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -112,10 +142,10 @@ class PipelineConfig:
         """Inverse of :meth:`to_dict`; unknown keys anywhere are refused."""
         data = dict(data)
         sections = {"data": DataConfig, "labels": LabelConfig, "cv": CVConfig, "model": ModelConfig,
-                    "evaluation": EvalConfig}
+                    "execution": Execution, "evaluation": EvalConfig}
         for key, section in sections.items():
             raw = dict(data.get(key) or {})
-            for name in ("tickers", "pt_sl"):
+            for name in ("tickers", "pt_sl", "decay_delays", "cost_multipliers"):
                 if isinstance(raw.get(name), list):
                     raw[name] = tuple(raw[name])
             data[key] = _build(section, raw, key)

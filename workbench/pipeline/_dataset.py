@@ -1,5 +1,6 @@
-"""From a configuration to the research table: raw bars → features (the same engine as live) →
-triple-barrier labels with uniqueness weights, one row per labelled event of a stock."""
+"""From a configuration to the research table: raw bars → features (the same engine as live, adjusting
+point-in-time itself) → triple-barrier labels on adjusted prices, entering where the backtest fills, with
+uniqueness weights, one row per labelled event of a stock; and the adjusted bars the backtests trade."""
 
 from __future__ import annotations
 
@@ -10,21 +11,23 @@ import pandas as pd
 
 from workbench.data import Dataset, dataset_path
 from workbench.data.synth import SynthConfig, build_synthetic_market
+from workbench.evaluation import MarketPrices
 from workbench.features import compute, dataset_inputs
 from workbench.labels import average_uniqueness_panel, triple_barrier_panel
 from workbench.pipeline._config import PipelineConfig
 
-LABEL_COLUMNS = ("y", "t1", "ret", "barrier", "weight")
+LABEL_COLUMNS = ("y", "t1", "ret", "barrier", "weight", "entry_ts")
+_PRICE_INPUTS = ("ts", "ticker", "open", "close", "vwap", "volume", "bid", "ask")
 
 
 @dataclass(frozen=True)
 class ResearchData:
-    """Events (rows) with their features, label, label end ``t1``, label return and weight, plus
-    back-adjusted closes (ts × ticker) to trade them in backtests."""
+    """Events (rows) with their features, label, label end ``t1``, label return and weight, plus the
+    back-adjusted bars (open, close, vwap, quotes, volume; ts × ticker) the backtests fill at."""
 
     frame: pd.DataFrame
     feature_columns: list[str]
-    close: pd.DataFrame
+    prices: MarketPrices
     index_ticker: str
 
     @property
@@ -55,13 +58,17 @@ def build_research_data(config: PipelineConfig, dataset: Dataset | None = None) 
     if bars.empty:
         raise ValueError(f"no bars in dataset {dataset.name!r} for the configured tickers and dates")
     features = compute(bars, spec, **dataset_inputs(dataset))
+    adjusted = dataset.adjust(bars[[c for c in _PRICE_INPUTS if c in bars]], "backward")
     labels_config = config.labels
     minute = bars["ts"].array.as_unit("ns").asi8 // 60_000_000_000
     events = (minute % labels_config.event_every == 0) & (bars["ticker"] != spec.index_ticker).to_numpy()
-    labels = triple_barrier_panel(bars[["ts", "ticker", "close"]], pt_sl=tuple(labels_config.pt_sl),
+    # adjusted prices: a split's or dividend's overnight jump is neither volatility nor a barrier touch; the
+    # scale of a back-adjusted span is constant, so its returns are those of prices adjusted as of the event
+    labels = triple_barrier_panel(adjusted, pt_sl=tuple(labels_config.pt_sl),
                                   vertical_bars=labels_config.vertical_bars, min_ret=labels_config.min_ret,
                                   span=labels_config.volatility_span, events=events,
-                                  clip_to_session=labels_config.clip_to_session)
+                                  clip_to_session=labels_config.clip_to_session,
+                                  entry_delay_bars=config.label_entry_delay, entry_price=config.label_entry_price)
     weight = average_uniqueness_panel(bars[["ts", "ticker"]], labels)
     labelled = labels["y"].notna().to_numpy()
     frame = features.loc[labelled].reset_index(drop=True)
@@ -73,8 +80,8 @@ def build_research_data(config: PipelineConfig, dataset: Dataset | None = None) 
     frame["ret"] = labels.loc[labelled, "ret"].to_numpy(dtype=float)
     frame["barrier"] = labels.loc[labelled, "barrier"].astype(str).to_numpy()
     frame["weight"] = weight[labelled].to_numpy()
+    frame["entry_ts"] = labels.loc[labelled, "entry_ts"].array
     frame = frame.sort_values(["ts", "ticker"], kind="stable").reset_index(drop=True)
-    close = dataset.adjust(bars[["ts", "ticker", "close"]], "backward")
-    wide = close.pivot(index="ts", columns="ticker", values="close").sort_index()
     feature_columns = list(features.columns)
-    return ResearchData(frame=frame, feature_columns=feature_columns, close=wide, index_ticker=spec.index_ticker)
+    return ResearchData(frame=frame, feature_columns=feature_columns, prices=MarketPrices.from_bars(adjusted),
+                        index_ticker=spec.index_ticker)

@@ -35,13 +35,24 @@ def write_report(path: Path, title: str, tables: dict[str, pd.DataFrame], figure
 
 
 def metrics_tables(metrics: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    """The headline tables of a run's metrics."""
-    classification = pd.DataFrame(metrics["classification"]).T.drop(columns=["note", "threshold"], errors="ignore")
+    """The headline tables of a run's metrics: skill a volatility timer cannot fake first (rank IC of the
+    signed label return, the verdicts with their intervals, executable P&L), then the classification metrics on
+    all events and on the horizontal-barrier events side by side."""
     skill = pd.DataFrame({name: {**values["ic"], **values["precision_at_k"]}
                           for name, values in metrics["cross_section"].items()}).T
+    verdicts = pd.DataFrame(metrics["skill"]).T
+    tests = pd.DataFrame(metrics["loss_tests"]).T.drop(columns=["text"], errors="ignore")
     backtests = pd.DataFrame(metrics["backtests"]).T
+    sensitivity = pd.DataFrame(metrics["sensitivity"]["table"])
+    pooled = pd.DataFrame(metrics["classification"]).T.drop(columns=["note", "threshold"], errors="ignore")
+    horizontal = pd.DataFrame(metrics["classification_horizontal"]).T.drop(columns=["note", "threshold"],
+                                                                           errors="ignore")
+    classification = pd.concat({"all events": pooled, "horizontal-barrier events": horizontal}, axis=1)
     folds = pd.DataFrame(metrics["folds"])
-    return {"Out-of-sample classification (pooled)": classification,
-            "Cross-sectional skill per minute (rank IC, precision@K)": skill,
-            "Backtests (net of costs unless marked gross; Sharpe annualized for minute bars)": backtests,
+    return {"Cross-sectional skill per minute (rank IC of the signed label return, precision@K)": skill,
+            "Direction skill verdict (rank IC, Newey-West interval)": verdicts,
+            "Paired log-loss tests (negative = first model better)": tests,
+            "Backtests (executable fills, net of fees, quoted half-spread and impact unless marked gross)": backtests,
+            f"Alpha decay and cost sensitivity ({metrics['sensitivity']['strategy']})": sensitivity,
+            "Out-of-sample classification: all events | events that touched a horizontal barrier": classification,
             "Walk-forward folds": folds}

@@ -1,8 +1,11 @@
-"""Running a research pipeline: purged walk-forward LightGBM against the logistic baseline, then metrics,
-backtests, SHAP and a report, all written to one run folder (config, predictions, metrics, models, figures)."""
+"""Running a research pipeline: purged walk-forward LightGBM against the logistic baseline and a
+volatility-only reference, then metrics, skill verdicts with confidence intervals, executable backtests with
+their alpha decay and cost sensitivity, SHAP and a report, all written to one run folder (config,
+predictions, metrics, models, figures)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -15,17 +18,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from scipy.stats import norm
 from tqdm.auto import tqdm
 
 from workbench.evaluation import (
+    ICResult,
     backtest_top_k,
     buy_and_hold,
     calibration_figure,
     calibration_table,
     classification_report,
     equity_figure,
+    execution_sensitivity,
     information_coefficient,
+    paired_loss_test,
     precision_at_k,
+    sensitivity_figure,
 )
 from workbench.evaluation._shap import (
     dependence_figure,
@@ -35,14 +43,18 @@ from workbench.evaluation._shap import (
     interaction_figure,
     volatility_regimes,
 )
-from workbench.models import LightGBMModel, LogisticBaseline, tune_lightgbm
+from workbench.models import LightGBMModel, LogisticBaseline, VolatilityReference, tune_lightgbm
 from workbench.models._tuning import default_storage
 from workbench.pipeline._config import PipelineConfig
 from workbench.pipeline._dataset import ResearchData, build_research_data
 from workbench.pipeline._report import metrics_tables, write_report
 from workbench.validation import PurgedKFold, WalkForward
 
-MODELS = ("lightgbm", "baseline")
+MODELS = ("lightgbm", "baseline", "volatility")
+"""Every run scores LightGBM, the logistic baseline and a volatility-only reference (direction-free inputs:
+what a volatility timer gets from ``y`` = upper barrier first, which is not direction skill)."""
+LOSS_TESTS = (("lightgbm", "baseline"), ("lightgbm", "volatility"), ("baseline", "volatility"))
+HORIZONTAL = ("pt", "sl")  # events that touched a horizontal barrier: there ``y`` is pure direction
 
 
 def runs_root() -> Path:
@@ -158,11 +170,13 @@ class Pipeline:
         for k, (train, test) in enumerate(tqdm(splits, desc="walk-forward folds", disable=not progress)):
             model = LightGBMModel(**params).fit(X.iloc[train], y[train], weight[train], t1=t1.iloc[train])
             baseline = LogisticBaseline().fit(X.iloc[train], y[train], weight[train])
+            volatility = VolatilityReference().fit(X.iloc[train], y[train], weight[train])
             model.save(path / "models" / f"fold_{k}.txt")
-            piece = frame.iloc[test][["ts", "ticker", "y", "ret", "t1", "weight", "barrier"]].copy()
+            piece = frame.iloc[test][["ts", "ticker", "y", "ret", "t1", "entry_ts", "weight", "barrier"]].copy()
             piece["fold"] = k
             piece["p_lightgbm"] = model.predict_proba(X.iloc[test])[:, 1]
             piece["p_baseline"] = baseline.predict_proba(X.iloc[test])[:, 1]
+            piece["p_volatility"] = volatility.predict_proba(X.iloc[test])[:, 1]
             pieces.append(piece)
             folds.append({"fold": k, "train_start": str(frame["ts"].iloc[train].min()),
                           "train_end": str(frame["ts"].iloc[train].max()), "test_start": str(piece["ts"].min()),
@@ -177,37 +191,52 @@ class Pipeline:
 
     def _evaluate(self, data: ResearchData, predictions: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
         config = self.config
-        evaluation, horizon = config.evaluation, config.labels.vertical_bars
-        metrics: dict[str, Any] = {"classification": {}, "cross_section": {}, "backtests": {}}
+        evaluation, horizon, execution = config.evaluation, config.labels.vertical_bars, config.execution
+        metrics: dict[str, Any] = {"classification": {}, "classification_horizontal": {}, "cross_section": {},
+                                   "backtests": {}, "loss_tests": {}, "skill": {}}
         figures: dict[str, Any] = {}
-        traded = data.close.loc[predictions["ts"].min():]  # from the first prediction on, to hold the last
+        horizontal = predictions["barrier"].isin(HORIZONTAL).to_numpy()
+        traded = data.prices.since(predictions["ts"].min())  # from the first prediction on, to hold the last
+        trading = {"prices": traded, "k": evaluation.top_k, "horizon_bars": horizon, "execution": execution,
+                   "flatten_at_close": True}
         results = {}
         for name in MODELS:
             p = predictions[f"p_{name}"].to_numpy()
             metrics["classification"][name] = classification_report(predictions["y"], p)
+            metrics["classification_horizontal"][name] = classification_report(predictions["y"][horizontal],
+                                                                                p[horizontal])
             panel = predictions.rename(columns={f"p_{name}": "p"})[["ts", "ticker", "p", "y", "ret"]]
             ic = information_coefficient(panel, min_names=evaluation.min_names, nw_lags=max(horizon - 1, 0))
             top = precision_at_k(panel, evaluation.top_k)
             metrics["cross_section"][name] = {"ic": ic.summary().drop("method").to_dict(),
                                               "precision_at_k": top.summary().to_dict()}
-            results[f"{name} top-{evaluation.top_k} long"] = backtest_top_k(
-                panel, close=traded, k=evaluation.top_k, horizon_bars=horizon, fees_bps=evaluation.fees_bps,
-                slippage_bps=evaluation.slippage_bps, flatten_at_close=True)
+            metrics["skill"][name] = ic_verdict(ic, evaluation.alpha)
+            results[f"{name} top-{evaluation.top_k} long"] = backtest_top_k(panel, **trading)
             figures[f"Calibration {name}"] = calibration_figure(calibration_table(predictions["y"], p),
                                                                 title=f"Reliability of {name}")
             if name == "lightgbm":
-                results[f"{name} top/bottom-{evaluation.top_k} long-short"] = backtest_top_k(
-                    panel, close=traded, k=evaluation.top_k, horizon_bars=horizon, long_short=True,
-                    fees_bps=evaluation.fees_bps, slippage_bps=evaluation.slippage_bps, flatten_at_close=True)
+                long_short = f"{name} top/bottom-{evaluation.top_k} long-short"
+                results[long_short] = backtest_top_k(panel, long_short=True, **trading)
                 figures["Rank IC per minute (cumulative)"] = _cumulative_ic_figure(ic.series)
+                table = execution_sensitivity(panel, long_short=True, delays=evaluation.decay_delays,
+                                              cost_multipliers=evaluation.cost_multipliers, **trading)
+                metrics["sensitivity"] = {"strategy": long_short, "table": table.to_dict(orient="records")}
+                figures[f"Alpha decay and cost sensitivity ({long_short})"] = sensitivity_figure(table)
+        probabilities = predictions.rename(columns={f"p_{name}": name for name in MODELS})
+        for model, reference in LOSS_TESTS:
+            test = paired_loss_test(probabilities, model, reference, t1="t1", method=evaluation.loss_test,
+                                    alpha=evaluation.alpha, seed=config.seed)
+            metrics["loss_tests"][f"{model} vs {reference}"] = {**test.summary().to_dict(), "text": str(test)}
+            if reference == "volatility":
+                metrics["skill"][model]["beats_volatility"] = test.model_better
         first = next(iter(results.values())).equity.index
-        index_close = data.close[data.index_ticker].loc[first[0]:first[-1]].dropna()
-        results[f"buy and hold {data.index_ticker}"] = buy_and_hold(index_close, fees_bps=evaluation.fees_bps,
-                                                                  slippage_bps=evaluation.slippage_bps)
+        results[f"buy and hold {data.index_ticker}"] = buy_and_hold(
+            traded.select([data.index_ticker]).between(first[0], first[-1]), execution=execution)
         metrics["backtests"] = {name: result.summary().to_dict() for name, result in results.items()}
+        metrics["execution"] = {**dataclasses.asdict(execution), "quoted_share": traded.quoted_share}
         figures["Equity"] = equity_figure(results, gross=True)
-        lightgbm, baseline = metrics["classification"]["lightgbm"], metrics["classification"]["baseline"]
-        metrics["lightgbm_beats_baseline_log_loss"] = bool(lightgbm["log_loss"] < baseline["log_loss"])
+        metrics["lightgbm_beats_baseline_log_loss"] = bool(
+            metrics["loss_tests"]["lightgbm vs baseline"]["model_better"])
         return metrics, figures
 
     def _explain(self, model: LightGBMModel, X: pd.DataFrame, path: Path) -> dict[str, Any]:
@@ -226,10 +255,30 @@ class Pipeline:
     @staticmethod
     def _notes(metrics: dict[str, Any]) -> list[str]:
         ic = metrics["cross_section"]["lightgbm"]["ic"]
-        return [f"{metrics['n_events']:,} labelled events, {len(metrics['folds'])} purged walk-forward folds.",
-                f"LightGBM out-of-sample rank IC {ic['mean']:.4f} (t = {ic['t_stat']:.1f}, Newey-West t = "
-                f"{ic['t_stat_nw']:.1f}); beats the logistic baseline on log-loss: "
-                f"{metrics['lightgbm_beats_baseline_log_loss']}."]
+        execution = metrics["execution"]
+        notes = [f"{metrics['n_events']:,} labelled events, {len(metrics['folds'])} purged walk-forward folds.",
+                 f"Execution: a signal at bar t fills at the {execution['fill_price']} of bar t + "
+                 f"{execution['delay_bars']} and pays {execution['fees_bps']:g} bp fees plus half the quoted spread"
+                 f"{' and square-root impact' if execution['impact_coef'] > 0 else ''}; labels enter at the same "
+                 "fill, on prices adjusted for corporate actions.",
+                 f"LightGBM out-of-sample rank IC of the signed label return {ic['mean']:.4f} (Newey-West t = "
+                 f"{ic['t_stat_nw']:.1f}); direction skill at {metrics['skill']['lightgbm']['level']:.0%}: "
+                 f"{metrics['skill']['lightgbm']['skill']}."]
+        if execution["quoted_share"] < 1.0:
+            notes.append(f"No quote known before {1 - execution['quoted_share']:.1%} of the bars traded: their fills "
+                         f"pay the fallback spread of {execution['fallback_spread_bps']:g} bp.")
+        notes += [test["text"] for test in metrics["loss_tests"].values()]
+        return notes
+
+
+def ic_verdict(ic: ICResult, alpha: float) -> dict[str, Any]:
+    """Direction skill as a volatility timer cannot fake it: the rank IC of the signed label return, with its
+    two-sided ``1 - alpha`` Newey-West interval; skill is claimed only when the whole interval is above zero
+    (noise does so with probability ``alpha / 2``)."""
+    z = float(norm.ppf(1.0 - alpha / 2.0))
+    se = abs(ic.mean / ic.t_stat_nw) if np.isfinite(ic.t_stat_nw) and ic.t_stat_nw != 0 else np.nan
+    low, high = ic.mean - z * se, ic.mean + z * se
+    return {"ic": ic.mean, "ci_low": low, "ci_high": high, "level": 1.0 - alpha, "skill": bool(low > 0)}
 
 
 def _cumulative_ic_figure(series: pd.Series) -> go.Figure:
