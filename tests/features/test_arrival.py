@@ -5,6 +5,7 @@ unknown, invalid) it refuses with a reason and without touching state."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -64,8 +65,9 @@ def batch_features(accepted: pd.DataFrame, spec: FeatureSpec, vix: pd.DataFrame 
                                                         names=["ts", "ticker"]))
 
 
-def drive_buffered(stream: pd.DataFrame, make: callable, *, grace: pd.Timedelta, close_when_complete: bool,
-                   max_chunk: int, restore_at: int | None, seed: int) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+def drive_buffered(stream: pd.DataFrame, make: Callable[..., OnlineFeatureEngine], *, grace: pd.Timedelta,
+                   close_when_complete: bool, max_chunk: int, restore_at: int | None,
+                   seed: int) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """A live consumer: reads the stream in chunks, closes every minute a grace period after its end (and,
     optionally, as soon as all its bars are in), may crash and restore. Returns the features of every
     closed minute, each row's reason from the engine, and each row's reason from the plain-Python rules."""

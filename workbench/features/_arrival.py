@@ -93,6 +93,9 @@ def _claim_nb(ticker, rows, seen, codes, duplicate):  # pragma: no cover - numba
 
 def _take(batch: BarBatch, rows: np.ndarray) -> BarBatch:
     """A copy of ``rows`` of ``batch`` (never a view of the caller's arrays: the buffer outlives them)."""
+    if len(rows) == len(batch):  # all of it (rows are increasing): a plain copy beats a gather
+        return BarBatch(ts=read_only(batch.ts.copy()), ticker=read_only(batch.ticker.copy()),
+                        columns=tuple(read_only(c.copy()) for c in batch.columns))
     return BarBatch(ts=read_only(batch.ts[rows]), ticker=read_only(batch.ticker[rows]),
                     columns=tuple(read_only(c[rows]) for c in batch.columns))
 
@@ -133,19 +136,22 @@ class MinuteBuffer:
         """
         ts, ticker = batch.ts, batch.ticker
         codes = np.zeros(len(batch), dtype=np.int8)
+        if not len(batch):
+            return codes
+        one_minute = ts.min() == ts.max()  # the usual case: the time rules are checked once
+        stamps = ts[:1] if one_minute else ts
         rules = ((ts == NAT, NO_TIMESTAMP), ((ticker < 0) | (ticker >= self.n_tickers), UNKNOWN_TICKER),
-                 (ts % NS_PER_MINUTE != 0, OFF_GRID), (session_index().locate(ts) < 0, OUTSIDE_SESSION),
-                 (ts <= watermark, LATE), (problem_codes(batch.columns) != 0, INVALID_BAR))
+                 (stamps % NS_PER_MINUTE != 0, OFF_GRID), (session_index().locate(stamps) < 0, OUTSIDE_SESSION),
+                 (stamps <= watermark, LATE), (problem_codes(batch.columns) != 0, INVALID_BAR))
         for broken, code in reversed(rules):  # the first rule a row breaks is the one it reports
-            codes[broken] = code
+            codes[np.broadcast_to(broken, codes.shape)] = code
         valid = np.flatnonzero(codes == ACCEPTED)
         if not len(valid):
             return codes
-        stamps = ts[valid]
-        if stamps.min() == stamps.max():  # the usual case: one minute's bars
-            groups = [(int(stamps[0]), valid)]
+        if one_minute:
+            groups = [(int(ts[0]), valid)]
         else:
-            groups = [(int(m), valid[stamps == m]) for m in np.unique(stamps)]
+            groups = [(int(m), valid[ts[valid] == m]) for m in np.unique(ts[valid])]
         for minute, rows in groups:
             seen = self._seen.get(minute)
             if seen is None:

@@ -153,21 +153,24 @@ class OnlineFeatureEngine:
         row problem and raises.
         """
         batch = BarBatch.from_frame(bars, self.universe, strict=False)
-        return self._submit(batch, bars.index, bars["ticker"].to_numpy(dtype=object))
+        return self._submit(batch, bars.index, lambda at: bars["ticker"].to_numpy(dtype=object)[at])
 
     def submit_batch(self, batch: BarBatch) -> Submission:
         """:meth:`submit` for unpacked arrays (engine rows: -1 or out of range for an unknown ticker);
         refused rows are labelled by their position in ``batch``."""
-        symbols = np.append(self.universe.tickers, None)  # an unknown row shows as None
-        known = np.where((batch.ticker >= 0) & (batch.ticker < self.universe.n), batch.ticker, self.universe.n)
-        return self._submit(batch, pd.RangeIndex(len(batch)), symbols[known])
+        def symbols(at: np.ndarray) -> np.ndarray:
+            rows = batch.ticker[at]
+            known = (rows >= 0) & (rows < self.universe.n)
+            return np.where(known, self.universe.tickers[np.where(known, rows, 0)], None)  # unknown: None
 
-    def _submit(self, batch: BarBatch, labels: pd.Index, symbols: np.ndarray) -> Submission:
+        return self._submit(batch, pd.RangeIndex(len(batch)), symbols)
+
+    def _submit(self, batch: BarBatch, labels: pd.Index, symbols: Callable[[np.ndarray], np.ndarray]) -> Submission:
         watermark = self._watermark_ns()
         codes = self._buffer.submit(batch, watermark)
         refused = np.flatnonzero(codes)
         return Submission(accepted=len(batch) - len(refused), labels=labels[refused], ts=batch.ts[refused],
-                          tickers=symbols[refused], codes=codes[refused],
+                          tickers=symbols(refused), codes=codes[refused],
                           details=self._buffer.details(batch, refused, codes[refused], watermark))
 
     def open_minutes(self) -> pd.Series:

@@ -216,6 +216,16 @@ def _is_time_ordered_nb(ts, rank):  # pragma: no cover - numba
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
+def _first_off_grid_nb(ts, step):  # pragma: no cover - numba
+    """First row whose ts is not a multiple of ``step``, or -1; divides only where ts changes (once for a
+    minute's cross-section)."""
+    for r in range(len(ts)):
+        if (r == 0 or ts[r] != ts[r - 1]) and ts[r] % step != 0:
+            return r
+    return -1
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _ticker_major_nb(ticker, ts, clock_last_ts):  # pragma: no cover - numba
     """(status, row): IN_ORDER when rows are strictly sorted by (ticker row, ts) and newer than the
     clock; else the first row that is UNSORTED, a DUPLICATE of its predecessor, or STALE (not newer
@@ -316,8 +326,8 @@ def prepare_rows(batch: BarBatch, universe: FeatureUniverse, book: AdjustmentBoo
     bad = np.flatnonzero(codes)
     if len(bad):
         refuse_rows(f"{len(bad)} invalid bar(s)", batch, universe, bad, [PROBLEM_REASONS[c] for c in codes[bad[:5]]])
-    off_grid = np.flatnonzero(batch.ts % NS_PER_MINUTE)
-    if len(off_grid):
+    if _first_off_grid_nb(batch.ts, NS_PER_MINUTE) >= 0:
+        off_grid = np.flatnonzero(batch.ts % NS_PER_MINUTE)
         refuse_rows(f"{len(off_grid)} bar(s) off the minute grid (ts must be the end of a whole minute, "
                     "e.g. 15:31:00, not 15:30:30)", batch, universe, off_grid)
     order = _check_order(batch, universe, clock)
