@@ -9,12 +9,14 @@ its session out for the same reason)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from workbench.data import Dataset
+from workbench.data._writer import write_bars_partition
 from workbench.data.synth import SynthConfig, build_synthetic_market
 from workbench.pipeline import CVConfig, DataConfig, EvalConfig, Pipeline, PipelineConfig, RunResult
 
@@ -122,6 +124,27 @@ def test_tuning_runs_optuna_on_the_first_training_window_and_keeps_the_study(mar
     run = Pipeline(config).run(tmp_path / "tuned", progress=False)
     assert run.metrics["tuning"]["n_trials"] == 3 and set(run.metrics["tuning"]["best_params"]) >= {"learning_rate"}
     assert (tmp_path / "tuned" / "optuna.db").exists()
+
+
+def test_a_dataset_without_quotes_pays_the_fallback_spread_and_the_report_says_so(market: Dataset, lake_root: Path,
+                                                                                  tmp_path: Path) -> None:
+    name = "market-no-quotes"
+    if not (lake_root / name).exists():
+        shutil.copytree(market.path, lake_root / name)
+        for date in market.dates:
+            bars = market.bars(None, date.isoformat(), date.isoformat(), adjust="raw")
+            bars[["bid", "ask", "bid_size", "ask_size"]] = None
+            for old in (lake_root / name / "bars" / f"date={date.isoformat()}").glob("*.parquet"):
+                old.unlink()
+            write_bars_partition(lake_root / name, date, bars)
+    tickers = tuple(market.tickers["ticker"].iloc[:30])
+    config = PipelineConfig(name=name, data=DataConfig(dataset=name, tickers=tickers), cv=CV,
+                            evaluation=EvalConfig(top_k=3, shap_rows=200, min_names=10))
+    run = Pipeline(config).run(tmp_path / "run", progress=False)
+    assert run.metrics["execution"]["quoted_share"] == 0.0
+    for name_, result in run.metrics["backtests"].items():
+        assert result["fallback_share"] == 1.0 and result["mean_half_spread_bps"] == pytest.approx(5.0), name_
+    assert "No quote is known for 100.0% of the bars traded" in run.report.read_text()
 
 
 @pytest.mark.slow

@@ -265,8 +265,9 @@ class Pipeline:
                  f"{ic['t_stat_nw']:.1f}); direction skill at {metrics['skill']['lightgbm']['level']:.0%}: "
                  f"{metrics['skill']['lightgbm']['skill']}."]
         if execution["quoted_share"] < 1.0:
-            notes.append(f"No quote known before {1 - execution['quoted_share']:.1%} of the bars traded: their fills "
-                         f"pay the fallback spread of {execution['fallback_spread_bps']:g} bp.")
+            notes.append(f"No quote is known for {1 - execution['quoted_share']:.1%} of the bars traded: fills there "
+                         f"pay half of the configured fallback spread of {execution['fallback_spread_bps']:g} bp "
+                         "(execution.fallback_spread_bps) instead of a quoted one.")
         notes += [test["text"] for test in metrics["loss_tests"].values()]
         return notes
 
