@@ -85,6 +85,7 @@ def test_demo_builds_the_market_then_runs_the_research_job(lake_root: Path, tmp_
     ({"execution": {"delay_bars": 0, "fill_price": "open"}}, "delay_bars"),
     ({"execution": {"slippage_bps": 1}}, "unknown execution setting(s) ['slippage_bps']"),
     ({"labels": {"entry_delay_bars": -1}}, "labels.entry_delay_bars must be an integer >= 0"),
+    ({"evaluation": {"fees_bps": 1.0}}, "evaluation.fees_bps is now execution.fees_bps"),
 ])
 def test_run_command_reads_a_json_config_and_refuses_bad_settings(lake_root: Path, tmp_path: Path, section: dict,
                                                                    message: str) -> None:

@@ -13,11 +13,22 @@ from typing import Any
 from workbench.evaluation import Execution
 from workbench.features import FeatureSpec
 
+#: settings that moved, and where to: an old config gets the way forward, not just "unknown"
+MOVED_SETTINGS = {
+    "evaluation.fees_bps": "execution.fees_bps",
+    "evaluation.slippage_bps": "execution (fills pay the quoted half-spread; execution.fallback_spread_bps "
+                               "where no quote is known)",
+}
+
 
 def _build(cls: type, data: dict[str, Any] | None, where: str) -> Any:
     data = dict(data or {})
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
+    moved = [f"{where}.{key} is now {MOVED_SETTINGS[f'{where}.{key}']}" for key in unknown
+             if f"{where}.{key}" in MOVED_SETTINGS]
+    if moved:
+        raise ValueError("; ".join(moved))
     if unknown:
         raise ValueError(f"unknown {where} setting(s) {unknown}; known: {sorted(known)}")
     return cls(**data)
