@@ -64,19 +64,32 @@ def data_synth(n_tickers: int, n_days: int, seed: int, name: str, start: str | N
 
 @data.command("import")
 @click.option("--format", "fmt", type=click.Choice(["polygon", "alpaca", "csv"]), required=True,
-              help="Vendor format of the files.")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+              help="Vendor of the files; the shape (CSV, JSON lines, REST response, stream messages) is detected.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--name", required=True, help="Dataset to create or append to.")
 @click.option("--on-bad", type=click.Choice(["refuse", "quarantine"]), default="refuse", show_default=True,
               help="refuse: stop and name the first bad rows; quarantine: write them to quarantine.parquet.")
 @click.option("--map", "mapping", default=None,
-              help="csv only: lake_column=csv_column pairs, comma separated (e.g. ts=Date,ticker=Symbol,...).")
+              help="csv only: lake_column=csv_column pairs, comma separated (e.g. ts=Date,ticker=Symbol,...); "
+                   "date=COL,time=COL for separate date and time columns.")
 @click.option("--tz", default=None, help="Timezone of naive timestamps (e.g. America/New_York).")
 @click.option("--label", type=click.Choice(["start", "end"]), default="start", show_default=True,
               help="csv only: whether the file stamps a bar by the start or the end of its minute.")
+@click.option("--ticker", default=None,
+              help="csv only: the symbol of per-symbol files without a ticker column (default: from the file "
+                   "name, up to the first '_': aapl_1min.csv -> AAPL).")
+@click.option("--ts-format", default=None, help="csv only: strptime format of the stamps (e.g. '%m/%d/%Y %H:%M').")
+@click.option("--epoch-unit", type=click.Choice(["s", "ms", "us", "ns"]), default=None,
+              help="csv only: unit of integer epoch stamps (default: told from their magnitude).")
+@click.option("--index", "index", default=None, help="Record this symbol as the dataset's index instrument.")
 def data_import(fmt: str, paths: tuple[Path, ...], name: str, on_bad: str, mapping: str | None, tz: str | None,
-                label: str) -> None:
-    """Import vendor minute bars (Polygon flat files, Alpaca bars, or a mapped CSV), validating every row."""
+                label: str, ticker: str | None, ts_format: str | None, epoch_unit: str | None,
+                index: str | None) -> None:
+    """Import vendor minute bars (files, or folders of paged JSON responses), validating every row.
+
+    alpaca: bars CSV / JSON lines, v2 bars REST responses (multi- or single-symbol), stream bar messages.
+    polygon: flat files, aggregates REST responses, stream AM events. csv: any columns, mapped.
+    """
     from workbench.data.importers import import_files
 
     column_map = None
@@ -86,7 +99,8 @@ def data_import(fmt: str, paths: tuple[Path, ...], name: str, on_bad: str, mappi
         if bad:
             raise click.BadParameter(f"expected lake_column=csv_column pairs, got {mapping!r}", param_hint="--map")
         column_map = {k.strip(): v.strip() for k, v in pairs}
-    report = import_files(list(paths), fmt, name, on_bad=on_bad, mapping=column_map, tz=tz, label=label)
+    report = import_files(list(paths), fmt, name, on_bad=on_bad, mapping=column_map, tz=tz, label=label,
+                          ticker=ticker, ts_format=ts_format, epoch_unit=epoch_unit, index=index)
     click.echo(str(report))
 
 

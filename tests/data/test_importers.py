@@ -309,9 +309,10 @@ def test_quarantine_writes_good_rows_and_sets_bad_ones_aside(lake: Path, tmp_pat
     assert quarantine.loc[1, "record"] == "not json at all"
     assert "2 " in str(report).split("quarantined:")[1].splitlines()[0]
 
-    second = write_polygon(tmp_path / "again.csv", [rows[0]])  # already stored
+    later = {**rows[0], "start": OPEN_UTC + pd.Timedelta(minutes=1)}  # quarantined above, so not stored
+    second = write_polygon(tmp_path / "again.csv", [rows[0], later])  # the first is already stored
     again = import_files([second], "polygon", "quar", on_bad="quarantine")
-    assert (again.rows_written, again.rows_quarantined) == (0, 1)
+    assert (again.rows_written, again.rows_quarantined) == (1, 1)
     quarantine = pd.read_parquet(lake / "quar" / "quarantine.parquet")
     assert len(quarantine) == 3
     assert quarantine.loc[2, "reason"] == "duplicate (ticker, ts) already in dataset"

@@ -12,7 +12,8 @@ _TICKERS_SHOWN = 10
 
 @dataclass(frozen=True)
 class ImportReport:
-    """Counts, tickers and time span of one import into ``dataset`` (``first_ts``/``last_ts`` are bar ends)."""
+    """Counts, tickers and time span of one import into ``dataset`` (``first_ts``/``last_ts`` are bar ends),
+    the ticker spellings normalized (``respelled``: as written -> as stored) and the index instrument set."""
 
     dataset: Path
     files: tuple[Path, ...]
@@ -23,12 +24,15 @@ class ImportReport:
     tickers: tuple[str, ...]
     first_ts: pd.Timestamp | None
     last_ts: pd.Timestamp | None
+    respelled: tuple[tuple[str, str], ...] = ()
+    index: str | None = None
+    index_replaced: str | None = None
 
     def __str__(self) -> str:
         shown = ", ".join(self.tickers[:_TICKERS_SHOWN]) + (" ..." if len(self.tickers) > _TICKERS_SHOWN else "")
         span = "none" if self.first_ts is None else f"{self.first_ts} .. {self.last_ts} (bar ends, UTC)"
         quarantine = f" (in {self.dataset / 'quarantine.parquet'})" if self.rows_quarantined else ""
-        return "\n".join([
+        lines = [
             f"imported {len(self.files)} file(s) into dataset {self.dataset.name!r} at {self.dataset}",
             f"  rows read:              {self.rows_read:,}",
             f"  rows written:           {self.rows_written:,}",
@@ -36,4 +40,12 @@ class ImportReport:
             f"  extended-hours skipped: {self.extended_hours_skipped:,} (outside 09:30-16:00 New York)",
             f"  tickers:                {len(self.tickers)}" + (f" ({shown})" if self.tickers else ""),
             f"  bars:                   {span}",
-        ])
+        ]
+        if self.respelled:
+            pairs = ", ".join(f"{old!r} -> {new}" if old.strip() != old else f"{old} -> {new}"
+                              for old, new in self.respelled)
+            lines.append(f"  normalized {len(self.respelled)} ticker spelling(s): {pairs}")
+        if self.index is not None:
+            was = f" (was {self.index_replaced})" if self.index_replaced else ""
+            lines.append(f"  index instrument:       {self.index}{was}")
+        return "\n".join(lines)

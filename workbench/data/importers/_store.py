@@ -39,6 +39,22 @@ def ensure_reference_tables(dataset_dir: Path, tickers: list[str]) -> None:
         write_corporate_actions(dataset_dir, pd.DataFrame(columns=CORPORATE_ACTION_SCHEMA.names))
 
 
+def known_tickers(dataset_dir: Path) -> set[str]:
+    """The tickers ``tickers.parquet`` lists (none for a new dataset)."""
+    path = dataset_dir / "tickers.parquet"
+    return set(pd.read_parquet(path, columns=["ticker"])["ticker"]) if path.exists() else set()
+
+
+def mark_index(dataset_dir: Path, symbol: str) -> str | None:
+    """Make ``symbol`` the dataset's one index instrument (``is_index``), keeping every other column of
+    ``tickers.parquet``; returns the symbol that was the index before, if another one was."""
+    tickers = pd.read_parquet(dataset_dir / "tickers.parquet")
+    before = tickers.loc[tickers["is_index"].astype(bool) & (tickers["ticker"] != symbol), "ticker"]
+    tickers["is_index"] = tickers["ticker"] == symbol
+    write_tickers(dataset_dir, tickers)
+    return str(before.iloc[0]) if len(before) else None
+
+
 def quarantine_rows(raw: RawTable, rows: np.ndarray, reasons: np.ndarray) -> pd.DataFrame:
     """The bad records of one file as text, with where they came from and why they were refused."""
     values = raw.fields.iloc[rows].map(_as_text)

@@ -23,15 +23,19 @@ _INTEGER = r"-?(?:[0-9]{1,18}|[1-8][0-9]{18})"
 _TEXT = (r"^\s*(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)"
          r"\s*(?P<zone>\S*)\s*$")
 _OFFSET = r"^(?P<sign>[+-])(?P<hours>\d{2}):?(?P<minutes>\d{2})?$"
+EPOCH_FACTOR_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_EPOCH_BOUNDS = (("s", 1e11), ("ms", 1e14), ("us", 1e17))
 
 
 @dataclass(frozen=True)
 class Stamps:
-    """Parsed timestamps: UTC values (NaT on failure), per-row reasons, and which rows had no timezone."""
+    """Parsed timestamps: UTC values (NaT on failure), per-row reasons, which rows had no timezone, and
+    those rows' wall-clock values (``local``, NaT elsewhere) so another timezone can be tried on them."""
 
     utc: pd.Series
     problems: np.ndarray
     naive: np.ndarray
+    local: pd.Series | None = None
 
 
 def check_timezone(tz: str) -> None:
@@ -42,16 +46,53 @@ def check_timezone(tz: str) -> None:
         raise ValueError(f"unknown timezone {tz!r}: use an IANA name such as 'America/New_York' or 'UTC'") from exc
 
 
-def parse_epoch_ns(values: pd.Series) -> Stamps:
-    """Integer nanoseconds since the epoch, UTC (Polygon's ``window_start``)."""
+def parse_epoch(values: pd.Series, unit: str) -> Stamps:
+    """Integer seconds / ms / µs / ns since the epoch, UTC (Polygon: ``window_start`` ns, REST ``t`` ms).
+
+    ``unit="auto"`` tells the unit from the median magnitude (see :func:`epoch_unit_of`)."""
     problems = _missing(values)
     text = values.astype("str").str.strip()
     integer = text.str.fullmatch(_INTEGER).fillna(False).to_numpy(dtype=bool)
     note(problems, ~integer, "unparseable timestamp", values)
-    ns = np.zeros(len(values), dtype=np.int64)
-    ns[integer] = text[integer].astype("int64").to_numpy()
+    raw = np.zeros(len(values), dtype=np.int64)
+    raw[integer] = text[integer].astype("int64").to_numpy()
+    if unit == "auto":
+        unit = epoch_unit_of(raw[integer & (problems == "")])
+    factor = EPOCH_FACTOR_NS[unit]
+    note(problems, np.abs(raw) > np.iinfo(np.int64).max // factor, f"timestamp out of range for epoch {unit}", values)
+    ns = np.where(problems == "", raw, 0) * factor
     utc = pd.Series(pd.to_datetime(ns, unit="ns", utc=True), index=values.index).where(problems == "")
     return Stamps(utc=utc, problems=problems, naive=np.zeros(len(values), dtype=bool))
+
+
+def epoch_unit_of(values: np.ndarray) -> str:
+    """The epoch unit whose range holds the median of ``values``: below 1e11 seconds (to the year 5138),
+    below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds (1e9 s = 2001; 1e12 ms = 2001)."""
+    if values.size == 0:
+        return "ns"
+    magnitude = float(np.median(np.abs(values)))
+    return next((unit for unit, bound in _EPOCH_BOUNDS if magnitude < bound), "ns")
+
+
+def is_epoch(values: pd.Series) -> bool:
+    """Whether every stated value of ``values`` is an integer (so the column holds epoch stamps)."""
+    text = values.astype("str").str.strip()
+    stated = text.notna() & (text != "")
+    return bool(stated.any()) and bool(text[stated].str.fullmatch(_INTEGER).all())
+
+
+def parse_formatted(values: pd.Series, ts_format: str, tz: str | None) -> Stamps:
+    """Date-times in the strptime ``ts_format`` (e.g. ``%m/%d/%Y %H:%M``); without ``%z`` they are wall-clock
+    times in ``tz``."""
+    problems = _missing(values)
+    text = values.astype("str").str.strip()
+    parsed = pd.to_datetime(text, format=ts_format, errors="coerce")
+    note(problems, parsed.isna().to_numpy(), f"timestamp not in the format {ts_format!r}", values)
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        utc = parsed.dt.tz_convert("UTC").where(problems == "")
+        return Stamps(utc=utc, problems=problems, naive=np.zeros(len(values), dtype=bool))
+    local = parsed.astype("datetime64[ns]").where(problems == "")
+    return _localized(values, local, problems, problems == "", tz)
 
 
 def parse_text(values: pd.Series, tz: str | None) -> Stamps:
@@ -72,10 +113,23 @@ def parse_text(values: pd.Series, tz: str | None) -> Stamps:
     utc = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     aware = (problems == "") & ~naive
     utc[aware] = (local[aware] - pd.to_timedelta(minutes[aware], unit="min")).dt.tz_localize("UTC")
+    return _localized(values, local, problems, naive, tz, utc)
+
+
+def _localized(values: pd.Series, local: pd.Series, problems: np.ndarray, naive: np.ndarray, tz: str | None,
+               utc: pd.Series | None = None) -> Stamps:
+    """Wall-clock rows (``naive``) read in ``tz`` (left NaT without one), the other rows' ``utc`` kept."""
+    if utc is None:
+        utc = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     if tz is not None and naive.any():
-        utc[naive] = local[naive].dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+        utc[naive] = localize(local[naive], tz)
         note(problems, naive & utc.isna().to_numpy(), f"ambiguous or nonexistent local time in {tz}", values)
-    return Stamps(utc=utc, problems=problems, naive=naive)
+    return Stamps(utc=utc, problems=problems, naive=naive, local=local.where(naive))
+
+
+def localize(local: pd.Series, tz: str) -> pd.Series:
+    """Wall-clock times read in ``tz``, as UTC (NaT for times a DST change makes ambiguous or skips)."""
+    return local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
 
 
 def bar_ends(stamps: Stamps, label: str) -> Stamps:
@@ -87,7 +141,7 @@ def bar_ends(stamps: Stamps, label: str) -> Stamps:
     low, high = _calendar_bounds_ns()
     note(problems, valid & ((ns < low) | (ns >= high)), "timestamp outside the exchange calendar")
     note(problems, valid & (ns % MINUTE_NS != 0), "timestamp not on a whole minute")
-    return Stamps(utc=ends.where(problems == ""), problems=problems, naive=stamps.naive)
+    return Stamps(utc=ends.where(problems == ""), problems=problems, naive=stamps.naive, local=stamps.local)
 
 
 @lru_cache(maxsize=1)
