@@ -123,8 +123,17 @@ def _check_bar_size(path: Path, parsed: ParsedBars) -> None:
         return
     raise DataValidationError(
         f"{path}: these are {_bar_size(step)} (the most common step between a ticker's bars is "
-        f"{pd.Timedelta(step, unit='ns')}); the lake holds 1-minute bars: export 1-minute bars "
+        f"{_duration(step)}); the lake holds 1-minute bars: export 1-minute bars "
         "(Alpaca timeframe=1Min, Polygon range/1/minute)")
+
+
+def _duration(step_ns: int) -> str:
+    """A step in the largest whole unit: '5 minutes', '1 day', '30 seconds'."""
+    for unit, ns in (("day", 86_400 * 10**9), ("hour", 3_600 * 10**9), ("minute", MINUTE_NS)):
+        if step_ns % ns == 0:
+            count = step_ns // ns
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{step_ns / 1e9:g} seconds"
 
 
 def _bar_size(step_ns: int) -> str:
