@@ -12,8 +12,8 @@ cut falls near, or one that a random perturbation happens not to move (a leak th
 Cut placement (:mod:`workbench._audit_cuts`) makes near-boundary leaks unlikely to slip through.
 
 >>> report = check_causality(lambda b: b.groupby("ticker")["close"].shift(1), bars)  # doctest: +SKIP
->>> check_causality(lambda b, **kw: compute(b, **kw), bars, context={"vix": vix},
-...                 corporate_actions=actions)  # doctest: +SKIP
+>>> check_causality(lambda b, vix, corporate_actions: compute(b, universe=None, corporate_actions=corporate_actions,
+...                 context={"vix": vix}), bars, context={"vix": vix}, corporate_actions=actions)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -117,9 +117,9 @@ def check_causality(
     """Audit ``fn`` (bars → one output row per bar) for look-ahead through every channel at ``n_cuts`` cuts.
 
     ``fn`` is called as ``fn(bars, **context, corporate_actions=corporate_actions)``, each keyword only
-    when given (``context={"vix": vix}`` arrives as ``vix=``, as :func:`~workbench.features.compute`
-    takes it). ``bars`` reach ``fn`` with a fresh RangeIndex (bars inserted by the audit get new
-    labels), and ``fn`` must return rows aligned on the index it receives. Cuts come from
+    when given (``context={"vix": vix}`` arrives as ``vix=``). ``bars`` reach ``fn`` with a fresh
+    RangeIndex (bars inserted by the audit get new labels), and ``fn`` must return rows aligned on the
+    index it receives. Cuts come from
     :func:`cut_times`; at each, every channel of :data:`CHANNELS` that applies (quotes when bars carry
     them, context and corporate actions when given) is perturbed on its own, and ``fn``'s rows for the
     bars at or before the cut must stay equal within ``rtol``/``atol`` (NaN equals NaN; non-numeric

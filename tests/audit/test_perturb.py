@@ -158,8 +158,11 @@ def test_the_catalog_reads_every_perturbed_channel_without_error() -> None:
 
     bars, tickers, actions = HISTORY
     vix = _vix(bars)
-    report = check_causality(lambda b, **kw: compute(b, FeatureSpec.default(), tickers=tickers, **kw), bars,
-                             n_cuts=4, context={"vix": vix}, corporate_actions=actions)
+    def catalog(b: pd.DataFrame, vix: pd.DataFrame, corporate_actions: pd.DataFrame) -> pd.DataFrame:
+        return compute(b, FeatureSpec.default(), universe=tickers, corporate_actions=corporate_actions,
+                       context={"vix": vix})
+
+    report = check_causality(catalog, bars, n_cuts=4, context={"vix": vix}, corporate_actions=actions)
     assert report.ok and report.channels == ("values", "bars", "quotes", "context", "corporate_actions")
 
 

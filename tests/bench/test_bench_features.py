@@ -42,7 +42,7 @@ def test_talib_loop_returns_aligned_indicators(market: Dataset) -> None:
     tickers = _split_free(market, 3)
     bars = market.bars(tickers)
     out = talib_loop(bars)
-    ours = compute(bars, FeatureSpec.of("rsi", "roc"), tickers=market.tickers)
+    ours = compute(bars, FeatureSpec.of("rsi", "roc"), universe=market.tickers, corporate_actions=None, context=None)
     np.testing.assert_allclose(out["rsi"], ours["rsi_14"].to_numpy(), rtol=1e-6, equal_nan=True)
     np.testing.assert_allclose(out["roc"], ours["roc_10"].to_numpy(), rtol=1e-6, equal_nan=True)
 

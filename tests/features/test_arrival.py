@@ -57,10 +57,12 @@ def by_key(frame: pd.DataFrame) -> pd.DataFrame:
                                                      names=["ts", "ticker"]))
 
 
-def batch_features(accepted: pd.DataFrame, spec: FeatureSpec, vix: pd.DataFrame | None, **kwargs) -> pd.DataFrame:
+def batch_features(accepted: pd.DataFrame, spec: FeatureSpec, vix: pd.DataFrame | None, *, tickers: pd.DataFrame,
+                   corporate_actions: pd.DataFrame | None = None) -> pd.DataFrame:
     """compute() on exactly the accepted bars, indexed by (ts, ticker)."""
     bars = accepted.drop(columns=STREAM_ONLY, errors="ignore").sort_values(["ticker", "ts"])
-    features = compute(bars, spec, vix=vix, **kwargs)
+    features = compute(bars, spec, universe=tickers, corporate_actions=corporate_actions,
+                       context=None if vix is None else {"vix": vix})
     return features.set_index(pd.MultiIndex.from_arrays([bars["ts"], bars["ticker"].astype(object)],
                                                         names=["ts", "ticker"]))
 
@@ -203,7 +205,8 @@ def test_direct_path_bar_by_bar_refuses_what_would_diverge_and_equals_batch(seed
         assert not refuse, row
         taken.append(label)
     online = pd.concat(outputs)
-    assert_same_features(online.loc[taken], compute(stream.loc[taken].drop(columns=STREAM_ONLY), SHORT, **kwargs))
+    assert_same_features(online.loc[taken], compute(stream.loc[taken].drop(columns=STREAM_ONLY), SHORT,
+                                                       universe=tickers, corporate_actions=actions, context=None))
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -220,7 +223,8 @@ def test_direct_path_in_chunks_equals_batch_on_the_accepted_bars(seed: int, max_
     assert len(accepted) > 0
     taken = stream.loc[accepted]
     assert taken["kind"].isin(["bar", "duplicate"]).all()  # a re-sent bar counts when its chunk was refused
-    assert_same_features(online.loc[accepted], compute(taken.drop(columns=STREAM_ONLY), SHORT, **kwargs))
+    assert_same_features(online.loc[accepted], compute(taken.drop(columns=STREAM_ONLY), SHORT, universe=tickers,
+                                                                corporate_actions=actions, context=None))
 
 
 # -- the issue's cases, one by one ------------------------------------------------------------------
@@ -247,7 +251,8 @@ def test_a_bar_sent_after_the_next_minute_is_refused_by_update_and_the_rest_stay
     assert engine.snapshot() == before
     outputs += [engine.update(minute) for minute in minutes[m + 2:]]
     kept = bars.drop(straggler.index)
-    assert_same_features(pd.concat(outputs).loc[kept.index], compute(kept, spec, tickers=tickers))
+    assert_same_features(pd.concat(outputs).loc[kept.index],
+                         compute(kept, spec, universe=tickers, corporate_actions=None, context=None))
 
 
 def test_the_index_bar_after_its_stocks_is_refused_by_update_and_later_betas_stay_exact() -> None:
@@ -265,7 +270,7 @@ def test_the_index_bar_after_its_stocks_is_refused_by_update_and_later_betas_sta
     outputs += [stocks] + [engine.update(minute) for minute in minutes[m + 1:]]
     kept = bars.drop(index_bar.index)
     online = pd.concat(outputs).loc[kept.index]
-    assert_same_features(online, compute(kept, spec, tickers=tickers))
+    assert_same_features(online, compute(kept, spec, universe=tickers, corporate_actions=None, context=None))
     after = online.loc[kept["ts"] > minutes[m]["ts"].iloc[0]]
     assert after["beta_5"].notna().sum() > 0  # later betas exist, and are batch's on the bars it accepted
 
@@ -293,7 +298,7 @@ def test_a_bar_off_the_minute_grid_is_refused_everywhere() -> None:
     with pytest.raises(DataValidationError, match="off the minute grid"):
         engine.update(shifted)
     with pytest.raises(DataValidationError, match="off the minute grid"):
-        compute(shifted, SHORT, tickers=tickers)
+        compute(shifted, SHORT, universe=tickers, corporate_actions=None, context=None)
     submission = engine.submit(shifted)
     assert submission.accepted == 0 and (submission.refused["reason"] == "off_grid").all()
     assert engine.submit(first).accepted == len(first)  # the same bars on the grid are fine

@@ -64,7 +64,7 @@ def test_index_bar_arriving_after_the_stocks_gives_nan_beta_never_a_stale_one_an
     assert stocks.notna().sum().sum() == 0  # the index return of this minute is unknown: NaN
     with pytest.raises(DataValidationError, match="index bar"):  # taking it now would diverge from batch
         engine.update(last[last["ticker"] == "SPY"])
-    in_order = compute(bars, spec, tickers=tickers).loc[last.index]
+    in_order = compute(bars, spec, universe=tickers, corporate_actions=None, context=None).loc[last.index]
     assert in_order.loc[last["ticker"] != "SPY"].notna().all().all()  # with the index first they exist
 
 
@@ -72,7 +72,8 @@ def test_ffd_feature_equals_frac_diff_of_the_log_close(market: Dataset) -> None:
     split = set(market.corporate_actions["ticker"])
     ticker = next(t for t in market.tickers["ticker"] if t not in split and t != "SPY")
     bars = market.bars(ticker)
-    ours = compute(bars, FeatureSpec.of(("ffd", {"d": 0.4, "threshold": 1e-4})), tickers=[ticker])["ffd_close"]
+    ours = compute(bars, FeatureSpec.of(("ffd", {"d": 0.4, "threshold": 1e-4})), universe=[ticker],
+                   corporate_actions=None, context=None)["ffd_close"]
     reference = frac_diff_ffd(np.log(bars["close"]), 0.4, 1e-4)
     assert ours.notna().sum() > 1000
     np.testing.assert_allclose(ours.to_numpy(), reference.to_numpy(), rtol=1e-9, atol=1e-12, equal_nan=True)

@@ -18,8 +18,9 @@ def test_every_catalog_feature_is_causal(market: Dataset) -> None:
     bars = market.bars(market.tickers["ticker"].iloc[:8].tolist(), market.dates[0], market.dates[2])
     tickers = market.tickers
 
-    def catalog(b: pd.DataFrame, **inputs: pd.DataFrame) -> pd.DataFrame:
-        return compute(b, FeatureSpec.default(), tickers=tickers, **inputs)
+    def catalog(b: pd.DataFrame, vix: pd.DataFrame, corporate_actions: pd.DataFrame) -> pd.DataFrame:
+        return compute(b, FeatureSpec.default(), universe=tickers, corporate_actions=corporate_actions,
+                       context={"vix": vix})
 
     report = check_causality(catalog, bars, context={"vix": market.context("vix")},
                              corporate_actions=market.corporate_actions)
@@ -42,22 +43,23 @@ def test_bad_prices_name_ticker_and_time(column: str, value: float, message: str
     bars, tickers = _bars()
     bars.loc[5, column] = value
     with pytest.raises(DataValidationError, match=message) as caught:
-        compute(bars, tickers=tickers)
+        compute(bars, universe=tickers, corporate_actions=None, context=None)
     assert str(bars.loc[5, "ticker"]) in str(caught.value) and str(bars.loc[5, "ts"]) in str(caught.value)
 
 
 def test_duplicate_bars_are_refused() -> None:
     bars, tickers = _bars()
     with pytest.raises(DataValidationError, match=r"duplicate \(ticker, ts\)"):
-        compute(pd.concat([bars, bars.iloc[[3]]], ignore_index=True), tickers=tickers)
+        compute(pd.concat([bars, bars.iloc[[3]]], ignore_index=True), universe=tickers, corporate_actions=None,
+                context=None)
 
 
 def test_missing_column_and_naive_time_are_refused() -> None:
     bars, tickers = _bars()
     with pytest.raises(DataValidationError, match=r"missing required column\(s\) \['volume'\]"):
-        compute(bars.drop(columns="volume"), tickers=tickers)
+        compute(bars.drop(columns="volume"), universe=tickers, corporate_actions=None, context=None)
     with pytest.raises(DataValidationError, match="timezone-aware"):
-        compute(bars.assign(ts=bars["ts"].dt.tz_localize(None)), tickers=tickers)
+        compute(bars.assign(ts=bars["ts"].dt.tz_localize(None)), universe=tickers, corporate_actions=None, context=None)
 
 
 def test_online_refuses_late_bars_and_unknown_tickers() -> None:

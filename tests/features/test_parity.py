@@ -67,7 +67,7 @@ def test_online_equals_batch_on_random_histories(seed: int, n_stocks: int, n_ses
     bars, tickers, actions = random_history(seed, n_stocks, n_sessions, coverage)
     vix = random_vix(bars, seed).sort_values("available_at", ignore_index=True)
     kwargs = {"tickers": tickers, "corporate_actions": actions}
-    batch = compute(bars, SHORT, vix=vix, **kwargs)
+    batch = compute(bars, SHORT, universe=tickers, corporate_actions=actions, context={"vix": vix})
     restore_at = bars["ts"].nunique() // 2 if restore else None
     online = run_online(OnlineFeatureEngine(SHORT, **kwargs), bars, vix, restore_at, SHORT, **kwargs)
     assert_same_features(online, batch)
@@ -76,7 +76,7 @@ def test_online_equals_batch_on_random_histories(seed: int, n_stocks: int, n_ses
 def test_bar_by_bar_equals_batch() -> None:
     bars, tickers, actions = random_history(5, 3, 2, 0.1)
     kwargs = {"tickers": tickers, "corporate_actions": actions}
-    batch = compute(bars, SHORT, **kwargs)
+    batch = compute(bars, SHORT, universe=tickers, corporate_actions=actions, context=None)
     online = run_online(OnlineFeatureEngine(SHORT, **kwargs), bars, None, one_bar=True, **kwargs)
     assert_same_features(online, batch)
 
@@ -85,7 +85,8 @@ def test_full_catalog_on_the_synthetic_market(market: Dataset) -> None:
     bars = market.bars(market.tickers["ticker"].iloc[:12].tolist())
     kwargs = {"tickers": market.tickers, "corporate_actions": market.corporate_actions}
     vix = market.context("vix").sort_values("available_at", ignore_index=True)
-    batch = compute(bars, FeatureSpec.default(), vix=vix, **kwargs)
+    batch = compute(bars, FeatureSpec.default(), universe=market.tickers,
+                    corporate_actions=market.corporate_actions, context={"vix": vix})
     online = run_online(OnlineFeatureEngine(FeatureSpec.default(), **kwargs), bars, vix,
                         restore_at=bars["ts"].nunique() // 3, spec=FeatureSpec.default(), **kwargs)
     assert_same_features(online, batch)

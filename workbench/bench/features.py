@@ -82,10 +82,11 @@ def online_latency(dataset: Dataset, spec: FeatureSpec, *, minutes: int, threads
         raise ValueError(f"the online dataset has {len(by_minute) - warmup} minutes after its first session; "
                          f"need {minutes}")
     inputs = dataset_inputs(dataset)
-    inputs.pop("vix")
+    inputs.pop("context")  # the engine is fed context with update_context; none is timed here
+    universe = inputs.pop("universe")
     result: dict[str, float] = {"online_tickers": int(timed[0]["ticker"].nunique()), "online_minutes": len(timed)}
     for prefix in ("online", "online_batch", "online_buffered"):
-        engine = OnlineFeatureEngine(spec, **inputs, threads=threads)
+        engine = OnlineFeatureEngine(spec, universe, **inputs, threads=threads)
         for frame in by_minute[:warmup]:
             engine.update(frame)
         if prefix == "online":

@@ -27,10 +27,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from workbench.data._calendar import EXCHANGE_TZ
+from workbench.data._calendar import EXCHANGE_TZ, sessions
 from workbench.data._paths import dataset_path
 from workbench.data._schema import BAR_COLUMNS, CORPORATE_ACTION_SCHEMA, TICKER_SCHEMA
-from workbench.errors import DatasetNotFoundError, UnknownTickerError
+from workbench.errors import DatasetNotFoundError, DataValidationError, UnknownTickerError
 
 Adjust = Literal["raw", "splits", "backward"]
 ADJUST_MODES: tuple[str, ...] = ("raw", "splits", "backward")
@@ -105,6 +105,19 @@ class Dataset:
         return pd.read_parquet(path)
 
     @cached_property
+    def index_ticker(self) -> str | None:
+        """The dataset's index instrument (the ticker flagged ``is_index`` in tickers.parquet), or None when it
+        has none: the cross-asset features and the buy-and-hold benchmark read it."""
+        tickers = self.tickers
+        if "is_index" not in tickers:
+            return None
+        flagged = sorted(tickers.loc[tickers["is_index"].fillna(False).astype(bool), "ticker"].astype(str))
+        if len(flagged) > 1:
+            raise DataValidationError(f"dataset {self.name!r} flags {len(flagged)} index instruments {flagged} "
+                                      "in tickers.parquet (is_index); keep one")
+        return flagged[0] if flagged else None
+
+    @cached_property
     def dates(self) -> list[dt.date]:
         """Session dates present in the lake, ascending."""
         found = []
@@ -143,7 +156,7 @@ class Dataset:
             if key not in cols:
                 cols.insert(0, key)
         if not self.dates:
-            return pd.DataFrame(columns=cols)
+            raise DataValidationError(f"dataset {self.name!r} holds no bars; import some with `wb data import`")
         lo = _bound(start, upper=False) if start is not None else None
         hi = _bound(end, upper=True) if end is not None else None
         if lo is not None and hi is not None and lo > hi:
@@ -169,7 +182,44 @@ class Dataset:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY ticker, ts"
         frame = self._con.execute(sql, params).df()
+        if frame.empty:
+            raise DataValidationError(self._no_bars_message(wanted, lo, hi))
         return self.adjust(frame, adjust)
+
+    def _no_bars_message(self, tickers: list[str] | None, lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> str:
+        """Why a selection is empty, and what the dataset covers (a selection is never silently empty)."""
+        first, last = self.dates[0], self.dates[-1]
+        start = lo.tz_convert(EXCHANGE_TZ) if lo is not None else None
+        end = hi.tz_convert(EXCHANGE_TZ) if hi is not None else None
+        day_lo = start.date() if start is not None else first
+        day_hi = end.date() if end is not None else last
+        shown_lo = _show(start) if start is not None else "its start"
+        shown_hi = _show(end) if end is not None else "its end"
+        span = f" on {shown_lo}" if shown_lo == shown_hi else f" between {shown_lo} and {shown_hi}"
+        open_days = set(sessions(day_lo, day_hi)["date"]) if day_lo <= day_hi else set()
+        if not open_days:
+            days = pd.date_range(day_lo, day_hi, freq="D")
+            reason = "a weekend" if len(days) and all(d.weekday() >= 5 for d in days) else "no NYSE session: a holiday"
+        elif day_hi < first:
+            reason = "before the data"
+        elif day_lo > last:
+            reason = "after the data"
+        elif not open_days & set(self.dates):
+            reason = "sessions the dataset does not hold"
+        elif tickers is not None and self._has_bars(lo, hi):
+            reason = "none of these tickers traded there"
+        else:
+            reason = "outside the regular-session bars"
+        where = f" for {tickers[:10]}" if tickers is not None else ""
+        return (f"no bars in dataset {self.name!r}{where}{span} ({reason}); it covers {first} … {last} "
+                f"({len(self.dates)} sessions)")
+
+    def _has_bars(self, lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> bool:
+        """Whether any ticker has a bar between the bounds."""
+        low = (lo if lo is not None else pd.Timestamp.min.tz_localize("UTC")).to_pydatetime()
+        high = (hi if hi is not None else pd.Timestamp.max.tz_localize("UTC")).to_pydatetime()
+        row = self._con.execute("SELECT 1 FROM bars WHERE ts >= ? AND ts <= ? LIMIT 1", [low, high]).fetchone()
+        return row is not None
 
     def adjust(self, bars: pd.DataFrame, adjust: Adjust) -> pd.DataFrame:
         """Raw bars of this dataset as :meth:`bars` returns them for ``adjust`` (e.g. back-adjusted closes for
@@ -304,6 +354,12 @@ _EMPTY_BAR_TYPES = {
     "close": "DOUBLE", "volume": "DOUBLE", "vwap": "DOUBLE", "trades": "BIGINT", "bid": "DOUBLE",
     "ask": "DOUBLE", "bid_size": "DOUBLE", "ask_size": "DOUBLE", "date": "DATE",
 }
+
+
+def _show(stamp: pd.Timestamp) -> str:
+    """A New York bound as the user would write it: a date when it is a whole day's edge, else the time."""
+    whole_day = stamp.time() in (dt.time(0), dt.time(23, 59, 59, 999999))
+    return str(stamp.date()) if whole_day else stamp.strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _quote(text: str) -> str:

@@ -1,6 +1,15 @@
-"""Batch features over history: the online engine's kernels run over all bars in one pass."""
+"""Batch features over history: the online engine's kernels run over all bars in one pass.
+
+The dataset inputs — corporate actions, the universe (sectors, sizes, the index flag) and the context
+tables — are required arguments: without corporate actions a split shows up as a return, without a
+universe the sector and size features are NaN, without context the VIX feature is. A caller passes them
+(``**dataset_inputs(dataset)``), or passes ``None`` on purpose, or uses ``compute_dataset(dataset)``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,26 +19,67 @@ from workbench.features._spec import FeatureSpec
 from workbench.features._universe import FeatureUniverse
 from workbench.pit import asof_join
 
+#: the context tables the kernels read, by name
+CONTEXT_TABLES = ("vix",)
+DATASET_INPUTS = ("corporate_actions", "universe", "context")
+
+
+class _Required:
+    """The default of an input that must be passed (``None`` included) rather than forgotten."""
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+REQUIRED: Any = _Required()
+
 
 def compute(bars: pd.DataFrame, spec: FeatureSpec | None = None, *,
-            tickers: pd.DataFrame | list[str] | FeatureUniverse | None = None,
-            corporate_actions: pd.DataFrame | None = None, vix: pd.DataFrame | None = None,
+            corporate_actions: pd.DataFrame | None = REQUIRED,
+            universe: pd.DataFrame | list[str] | FeatureUniverse | None = REQUIRED,
+            context: Mapping[str, pd.DataFrame] | None = REQUIRED,
             ref_close: pd.Series | None = None, ref_date: object = None, threads: int | None = None) -> pd.DataFrame:
     """One row per input bar (same index), one column per feature of ``spec`` (default: the catalog).
 
-    ``bars`` are raw, as traded (``Dataset.bars(adjust="raw")``); ``corporate_actions`` make the
-    features adjust on ex-dates exactly as the live engine does. ``vix`` (``available_at``, ``vix``) is
-    joined point-in-time with :func:`workbench.pit.asof_join`. Without ``tickers``, the universe is
-    the tickers present in ``bars`` (no sectors or sizes). ``threads``: see :class:`OnlineFeatureEngine`.
+    ``bars`` are raw, as traded (``Dataset.bars(adjust="raw")``). ``corporate_actions`` make the features
+    adjust on ex-dates exactly as the live engine does (None: no actions, raw prices are taken as continuous).
+    ``universe`` is a ``tickers.parquet``-like frame, a list of symbols or a :class:`FeatureUniverse` (None:
+    the tickers present in ``bars``, with no sectors or sizes). ``context`` maps a context table's name
+    (``"vix"``: ``available_at``, ``vix``) to its rows, joined point-in-time with
+    :func:`workbench.pit.asof_join` (None: no context). ``ref_close``/``ref_date``: the close the universe's
+    ``market_cap`` was measured at. ``threads``: see :class:`OnlineFeatureEngine`.
+
+    Raises
+    ------
+    TypeError
+        When ``corporate_actions``, ``universe`` or ``context`` is not passed at all.
     """
+    missing = [name for name, value in zip(DATASET_INPUTS, (corporate_actions, universe, context), strict=True)
+               if value is REQUIRED]
+    if missing:
+        raise TypeError(f"compute() needs {', '.join(missing)}: pass them (None on purpose for none), e.g. "
+                        "compute(bars, spec, **dataset_inputs(dataset)), or use compute_dataset(dataset)")
     spec = spec or FeatureSpec.default()
-    if tickers is None:
+    if universe is None:
         if "ticker" not in bars:
             raise ValueError("bars have no 'ticker' column")
-        tickers = sorted(bars["ticker"].astype(str).unique())
-    engine = OnlineFeatureEngine(spec, tickers, corporate_actions=corporate_actions, ref_close=ref_close,
+        universe = sorted(bars["ticker"].astype(str).unique())
+    engine = OnlineFeatureEngine(spec, universe, corporate_actions=corporate_actions, ref_close=ref_close,
                                  ref_date=ref_date, threads=threads)
-    return engine._frame(bars, _asof_vix(vix))
+    return engine._frame(bars, _asof_vix(_context_table(context, "vix")))
+
+
+def _context_table(context: Mapping[str, pd.DataFrame] | None, name: str) -> pd.DataFrame | None:
+    """One table of ``context``; a name the kernels do not read is refused rather than ignored."""
+    if context is None:
+        return None
+    if not isinstance(context, Mapping):
+        raise TypeError(f"context must map a table name to its rows, e.g. {{'vix': vix}}, or be None; got "
+                        f"{type(context).__name__}")
+    unknown = sorted(set(context) - set(CONTEXT_TABLES))
+    if unknown:
+        raise ValueError(f"unknown context table(s) {unknown}; the features read {list(CONTEXT_TABLES)}")
+    return context.get(name)
 
 
 def _asof_vix(vix: pd.DataFrame | None):

@@ -16,7 +16,10 @@ from workbench.features._spec import FeatureSpec
 
 
 def dataset_inputs(dataset: Dataset | str) -> dict[str, Any]:
-    """Keyword arguments for :func:`compute` and :class:`OnlineFeatureEngine` from ``dataset``.
+    """Keyword arguments for :func:`compute` from ``dataset``: ``corporate_actions``, ``universe`` (the ticker
+    table), ``context`` (``{"vix": ...}``, or None when the dataset has no VIX table), ``ref_close`` and
+    ``ref_date``. :class:`OnlineFeatureEngine` takes the same but ``context`` (it is fed with
+    ``update_context``), with ``universe`` as its ``tickers``.
 
     ``market_cap`` in ``tickers.parquet`` is taken as measured at the first session's first close
     (``ref_close``/``ref_date``): that fixes each ticker's share count, so ``log_mcap`` at a bar is the
@@ -32,17 +35,23 @@ def dataset_inputs(dataset: Dataset | str) -> dict[str, Any]:
         vix = dataset.context("vix")
     except DatasetNotFoundError:
         vix = None
-    return {"tickers": dataset.tickers, "corporate_actions": dataset.corporate_actions, "vix": vix,
+    return {"universe": dataset.tickers, "corporate_actions": dataset.corporate_actions,
+            "context": None if vix is None else {"vix": vix},
             "ref_close": ref.set_index("ticker")["close"], "ref_date": first}
 
 
 def compute_dataset(dataset: Dataset | str, spec: FeatureSpec | None = None, *, tickers: list[str] | None = None,
                     start: Any = None, end: Any = None) -> pd.DataFrame:
     """Features of ``dataset``'s raw bars (optionally a ticker subset and time range), indexed by the
-    bars' (ts, ticker). The index instrument is always included, since the cross-asset features read it."""
+    bars' (ts, ticker). The dataset's index instrument is always included, since the cross-asset features read
+    it; a spec naming another index is refused (without an index, the cross-asset features are NaN)."""
     dataset = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
     spec = spec or FeatureSpec.default()
-    wanted = None if tickers is None else sorted({*tickers, spec.index_ticker})
+    index = dataset.index_ticker
+    if index is not None and index != spec.index_ticker:
+        raise ValueError(f"the feature spec's index_ticker is {spec.index_ticker!r} but dataset {dataset.name!r} "
+                         f"has index {index!r} (tickers.parquet is_index); use index_ticker={index!r}")
+    wanted = None if tickers is None else sorted({*tickers, *([index] if index else [])})
     bars = dataset.bars(wanted, start, end, adjust="raw")
     features = compute(bars, spec, **dataset_inputs(dataset))
     features.index = pd.MultiIndex.from_frame(bars[["ts", "ticker"]])

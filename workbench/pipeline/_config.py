@@ -37,13 +37,21 @@ def _build(cls: type, data: dict[str, Any] | None, where: str) -> Any:
 @dataclass(frozen=True)
 class DataConfig:
     """Which bars: a lake dataset (built from the synthetic defaults when ``synth`` is set and it is absent),
-    optionally a ticker subset and a date range (New York session dates, inclusive)."""
+    optionally a ticker subset and a date range (New York session dates, inclusive). ``features_all_nan``: what
+    to do with a feature this data leaves entirely NaN (no quotes, sectors, VIX or market caps, or a warm-up
+    longer than the data) — ``"drop"`` it from the model inputs and say so in the run's metrics and report, or
+    make it an ``"error"`` naming the columns."""
 
     dataset: str = "default"
     tickers: tuple[str, ...] | None = None
     start: str | None = None
     end: str | None = None
     synth: dict[str, Any] | None = None  # SynthConfig fields used to build the dataset when it is missing
+    features_all_nan: str = "drop"
+
+    def __post_init__(self) -> None:
+        if self.features_all_nan not in ("drop", "error"):
+            raise ValueError(f"data.features_all_nan must be 'drop' or 'error', got {self.features_all_nan!r}")
 
 
 @dataclass(frozen=True)

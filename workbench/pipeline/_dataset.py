@@ -4,7 +4,8 @@ uniqueness weights, one row per labelled event of a stock; and the adjusted bars
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -12,23 +13,33 @@ import pandas as pd
 from workbench.data import Dataset, dataset_path
 from workbench.data.synth import SynthConfig, build_synthetic_market
 from workbench.evaluation import MarketPrices
-from workbench.features import compute, dataset_inputs
+from workbench.features import FeatureSpec, compute, dataset_inputs
 from workbench.labels import average_uniqueness_panel, triple_barrier_panel
 from workbench.pipeline._config import PipelineConfig
+from workbench.pipeline._coverage import all_nan_features
+from workbench.pipeline._fit import ConfigFitError, DatasetFit, check_fit
 
 LABEL_COLUMNS = ("y", "t1", "ret", "barrier", "weight", "entry_ts")
 _PRICE_INPUTS = ("ts", "ticker", "open", "close", "vwap", "volume", "bid", "ask")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ResearchData:
     """Events (rows) with their features, label, label end ``t1``, label return and weight, plus the
-    back-adjusted bars (open, close, vwap, quotes, volume; ts × ticker) the backtests fill at."""
+    back-adjusted bars (open, close, vwap, quotes, volume; ts × ticker) the backtests fill at.
+
+    ``index_ticker`` is the dataset's index instrument (None: the run has no index features and no benchmark,
+    ``index_note`` says so); ``dropped_features`` maps each feature the data left entirely NaN, and so left out
+    of ``feature_columns``, to the reason."""
 
     frame: pd.DataFrame
     feature_columns: list[str]
     prices: MarketPrices
-    index_ticker: str
+    index_ticker: str | None
+    dropped_features: dict[str, str] = field(default_factory=dict)
+    skipped_index_features: tuple[str, ...] = ()
+    index_note: str | None = None
 
     @property
     def X(self) -> pd.DataFrame:
@@ -49,19 +60,24 @@ def open_dataset(config: PipelineConfig) -> Dataset:
     return Dataset(data.dataset)
 
 
-def build_research_data(config: PipelineConfig, dataset: Dataset | None = None) -> ResearchData:
-    """Features and labels of the configured bars; the index instrument feeds features but is not an event."""
+def build_research_data(config: PipelineConfig, dataset: Dataset | None = None,
+                        fit: DatasetFit | None = None) -> ResearchData:
+    """Features and labels of the configured bars; the index instrument feeds features but is not an event.
+
+    The configuration is checked against the dataset first (:func:`check_fit`, unless ``fit`` is its result).
+    Features the data leaves entirely NaN on the events are logged and dropped, or refused when
+    ``data.features_all_nan`` is ``"error"``.
+    """
     dataset = dataset or open_dataset(config)
-    spec = config.spec
-    tickers = None if config.data.tickers is None else sorted({*config.data.tickers, spec.index_ticker})
+    fit = fit or check_fit(config, dataset)
+    spec, index = fit.spec, fit.index_ticker
+    tickers = None if config.data.tickers is None else sorted({*config.data.tickers, *([index] if index else [])})
     bars = dataset.bars(tickers, config.data.start, config.data.end, adjust="raw")
-    if bars.empty:
-        raise ValueError(f"no bars in dataset {dataset.name!r} for the configured tickers and dates")
     features = compute(bars, spec, **dataset_inputs(dataset))
     adjusted = dataset.adjust(bars[[c for c in _PRICE_INPUTS if c in bars]], "backward")
     labels_config = config.labels
     minute = bars["ts"].array.as_unit("ns").asi8 // 60_000_000_000
-    events = (minute % labels_config.event_every == 0) & (bars["ticker"] != spec.index_ticker).to_numpy()
+    events = (minute % labels_config.event_every == 0) & (bars["ticker"] != index).to_numpy()
     # adjusted prices: a split's or dividend's overnight jump is neither volatility nor a barrier touch; the
     # scale of a back-adjusted span is constant, so its returns are those of prices adjusted as of the event
     labels = triple_barrier_panel(adjusted, pt_sl=tuple(labels_config.pt_sl),
@@ -82,6 +98,23 @@ def build_research_data(config: PipelineConfig, dataset: Dataset | None = None) 
     frame["weight"] = weight[labelled].to_numpy()
     frame["entry_ts"] = labels.loc[labelled, "entry_ts"].array
     frame = frame.sort_values(["ts", "ticker"], kind="stable").reset_index(drop=True)
-    feature_columns = list(features.columns)
-    return ResearchData(frame=frame, feature_columns=feature_columns, prices=MarketPrices.from_bars(adjusted),
-                        index_ticker=spec.index_ticker)
+    dropped = _drop_all_nan(config, frame, spec, bars, dataset)
+    feature_columns = [c for c in features.columns if c not in dropped]
+    return ResearchData(frame=frame.drop(columns=list(dropped)), feature_columns=feature_columns,
+                        prices=MarketPrices.from_bars(adjusted), index_ticker=index, dropped_features=dropped,
+                        skipped_index_features=fit.skipped_index_features, index_note=fit.index_note)
+
+
+def _drop_all_nan(config: PipelineConfig, frame: pd.DataFrame, spec: FeatureSpec, bars: pd.DataFrame,
+                  dataset: Dataset) -> dict[str, str]:
+    """The features the data leaves NaN on every event, reported (or refused) before any training."""
+    dropped = all_nan_features(frame, spec, bars, dataset)
+    if not dropped:
+        return dropped
+    listed = "; ".join(f"{column}: {reason}" for column, reason in dropped.items())
+    if config.data.features_all_nan == "error":
+        raise ConfigFitError(f"feature(s) {list(dropped)} are NaN on every event of dataset {dataset.name!r} "
+                             f"({listed}); remove them from features or set data.features_all_nan to 'drop'")
+    _log.warning("dataset %r leaves %d feature(s) entirely NaN, left out of the model inputs: %s", dataset.name,
+                 len(dropped), listed)
+    return dropped

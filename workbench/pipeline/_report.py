@@ -49,7 +49,10 @@ def metrics_tables(metrics: dict[str, Any]) -> dict[str, pd.DataFrame]:
                                                                            errors="ignore")
     classification = pd.concat({"all events": pooled, "horizontal-barrier events": horizontal}, axis=1)
     folds = pd.DataFrame(metrics["folds"])
-    return {"Cross-sectional skill per minute (rank IC of the signed label return, precision@K)": skill,
+    dropped = pd.DataFrame({"reason": metrics.get("dropped_features") or {}})
+    dropped.index.name = "feature"
+    left_out = {"Features left out (NaN on every event of this data)": dropped} if len(dropped) else {}
+    return {**left_out,"Cross-sectional skill per minute (rank IC of the signed label return, precision@K)": skill,
             "Direction skill verdict (rank IC, Newey-West interval)": verdicts,
             "Paired log-loss tests (negative = first model better)": tests,
             "Backtests (executable fills, net of fees, quoted half-spread and impact unless marked gross)": backtests,

@@ -46,7 +46,8 @@ from workbench.evaluation._shap import (
 from workbench.models import LightGBMModel, LogisticBaseline, VolatilityReference, tune_lightgbm
 from workbench.models._tuning import default_storage
 from workbench.pipeline._config import PipelineConfig
-from workbench.pipeline._dataset import ResearchData, build_research_data
+from workbench.pipeline._dataset import ResearchData, build_research_data, open_dataset
+from workbench.pipeline._fit import check_fit
 from workbench.pipeline._report import metrics_tables, write_report
 from workbench.validation import PurgedKFold, WalkForward
 
@@ -97,6 +98,8 @@ class Pipeline:
     def run(self, out_dir: str | Path | None = None, *, progress: bool = True) -> RunResult:
         """Build the data, walk forward, evaluate, explain, and write the run folder."""
         config = self.config
+        dataset = open_dataset(config)
+        fit = check_fit(config, dataset)  # a setting that cannot work on this data fails before any work
         path = Path(out_dir) if out_dir is not None else runs_root() / f"{config.name}-{config.fingerprint}"
         (path / "models").mkdir(parents=True, exist_ok=True)
         (path / "figures").mkdir(exist_ok=True)
@@ -105,7 +108,7 @@ class Pipeline:
         bar = tqdm(total=5, desc=f"run {config.name}", unit="stage", disable=not progress)
 
         started = time.perf_counter()
-        data = build_research_data(config)
+        data = build_research_data(config, dataset, fit)
         timings["data"] = time.perf_counter() - started
         bar.update()
 
@@ -229,9 +232,14 @@ class Pipeline:
             metrics["loss_tests"][f"{model} vs {reference}"] = {**test.summary().to_dict(), "text": str(test)}
             if reference == "volatility":
                 metrics["skill"][model]["beats_volatility"] = test.model_better
-        first = next(iter(results.values())).equity.index
-        results[f"buy and hold {data.index_ticker}"] = buy_and_hold(
-            traded.select([data.index_ticker]).between(first[0], first[-1]), execution=execution)
+        if data.index_ticker is not None:  # without an index instrument there is no benchmark to hold
+            first = next(iter(results.values())).equity.index
+            results[f"buy and hold {data.index_ticker}"] = buy_and_hold(
+                traded.select([data.index_ticker]).between(first[0], first[-1]), execution=execution)
+        metrics["index"] = {"ticker": data.index_ticker, "skipped_features": list(data.skipped_index_features),
+                            "benchmark": None if data.index_ticker is None else f"buy and hold {data.index_ticker}",
+                            "note": data.index_note}
+        metrics["dropped_features"] = dict(data.dropped_features)
         metrics["backtests"] = {name: result.summary().to_dict() for name, result in results.items()}
         metrics["execution"] = {**dataclasses.asdict(execution), "quoted_share": traded.quoted_share}
         figures["Equity"] = equity_figure(results, gross=True)
@@ -268,6 +276,12 @@ class Pipeline:
             notes.append(f"No quote is known for {1 - execution['quoted_share']:.1%} of the bars traded: fills there "
                          f"pay half of the configured fallback spread of {execution['fallback_spread_bps']:g} bp "
                          "(execution.fallback_spread_bps) instead of a quoted one.")
+        if metrics["index"]["note"]:
+            notes.append(f"{metrics['index']['note']} Left out: {', '.join(metrics['index']['skipped_features'])}.")
+        if metrics["dropped_features"]:
+            notes.append(f"{len(metrics['dropped_features'])} feature(s) are NaN on every event of this data and were "
+                         "left out of the model inputs (data.features_all_nan = 'drop'): "
+                         + "; ".join(f"{c} ({why})" for c, why in metrics["dropped_features"].items()) + ".")
         notes += [test["text"] for test in metrics["loss_tests"].values()]
         return notes
 
