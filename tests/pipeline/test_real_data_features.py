@@ -14,6 +14,7 @@ import pytest
 from tests.pipeline._real_data import rewritten, small_market
 from workbench.data import Dataset
 from workbench.pipeline import (
+    ConfigFitError,
     CVConfig,
     DataConfig,
     EvalConfig,
@@ -22,7 +23,6 @@ from workbench.pipeline import (
     RunResult,
     build_research_data,
 )
-from workbench.pipeline._fit import ConfigFitError
 
 QUOTES = ["spread_bps", "imbalance", "imbalance_mean_5"]
 SECTORS = ["sector_ret_lag1", "sector_ret_lag2", "sector_ret_lag3", "sector"]

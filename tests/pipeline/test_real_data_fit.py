@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from tests.pipeline._real_data import small_market
 from workbench.data import EXCHANGE_TZ, Dataset
 from workbench.pipeline import (
+    ConfigFitError,
     CVConfig,
     DataConfig,
     EvalConfig,
@@ -22,8 +23,8 @@ from workbench.pipeline import (
     Pipeline,
     PipelineConfig,
     build_research_data,
+    check_fit,
 )
-from workbench.pipeline._fit import ConfigFitError, check_fit
 from workbench.validation import WalkForward
 
 SUGGESTION = re.compile(r"set ([a-z_.]+) to (\d+)")

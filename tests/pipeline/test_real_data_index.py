@@ -13,8 +13,16 @@ from tests.pipeline._real_data import rewritten, small_market
 from workbench.data import Dataset
 from workbench.errors import DataValidationError
 from workbench.features import FeatureSpec
-from workbench.pipeline import CVConfig, DataConfig, EvalConfig, Pipeline, PipelineConfig, RunResult
-from workbench.pipeline._fit import ConfigFitError, check_fit
+from workbench.pipeline import (
+    ConfigFitError,
+    CVConfig,
+    DataConfig,
+    EvalConfig,
+    Pipeline,
+    PipelineConfig,
+    RunResult,
+    check_fit,
+)
 
 INDEX_COLUMNS = ["idx_ret_lag0", "idx_ret_lag1", "idx_ret_lag2", "idx_ret_lag3", "beta_60", "resid_ret"]
 
