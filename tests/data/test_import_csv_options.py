@@ -69,6 +69,15 @@ def test_epoch_units_detected_or_given(lake: Path, tmp_path: Path, unit: str, gi
     assert Dataset("units").bars()["ts"].tolist() == expected_ends(3)
 
 
+def test_epoch_written_as_floats(lake: Path, tmp_path: Path) -> None:
+    """pandas writes an integer column with a NaN in it as floats: 1732545000.0 is still epoch seconds."""
+    path = tmp_path / "spy.csv"
+    path.write_text("ts,open,high,low,close,volume\n" + "".join(
+        f"{float((OPEN_UTC + pd.Timedelta(minutes=k)).value // 10**9)},10,11,9,10.5,100\n" for k in range(3)))
+    import_files([path], "csv", "floats")
+    assert Dataset("floats").bars()["ts"].tolist() == expected_ends(3)
+
+
 def test_a_wrong_epoch_unit_is_caught(lake: Path, tmp_path: Path) -> None:
     stamps = [(OPEN_UTC + pd.Timedelta(minutes=k)).value // 10**6 for k in range(3)]
     path = tmp_path / "spy.csv"

@@ -96,13 +96,37 @@ def test_stream_captures_round_trip(lake: Path) -> None:
 
 
 def test_a_non_bar_stream_message_is_a_row_problem(lake: Path, tmp_path: Path) -> None:
-    messages = [*load("polygon_stream.json"), {"ev": "status", "status": "auth_success", "message": "authenticated"}]
+    trade = {"ev": "T", "sym": "AAPL", "x": 4, "i": "12345", "p": 230.1, "s": 100, "c": [12], "t": 1732545001234}
     path = tmp_path / "capture.json"
-    path.write_text(json.dumps(messages))
+    path.write_text(json.dumps([*load("polygon_stream.json"), trade]))
     with pytest.raises(DataValidationError, match=r"capture\.json message 5: not a minute-aggregate event"):
         import_files([path], "polygon", "poly")
     report = import_files([path], "polygon", "poly", on_bad="quarantine")
     assert (report.rows_written, report.rows_quarantined) == (4, 1)
+
+
+@pytest.mark.parametrize(("fmt", "control", "failure"), [
+    ("alpaca", [{"T": "success", "msg": "connected"}, {"T": "success", "msg": "authenticated"},
+                {"T": "subscription", "trades": [], "quotes": [], "bars": ["AAPL", "MSFT"]}],
+     {"T": "error", "code": 406, "msg": "connection limit exceeded"}),
+    ("polygon", [{"ev": "status", "status": "connected", "message": "Connected Successfully"},
+                 {"ev": "status", "status": "auth_success", "message": "authenticated"},
+                 {"ev": "status", "status": "success", "message": "subscribed to: AM.*"}],
+     {"ev": "status", "status": "auth_failed", "message": "authentication failed"}),
+])
+def test_stream_control_messages_are_counted_not_imported(lake: Path, tmp_path: Path, fmt: str,
+                                                          control: list[dict], failure: dict) -> None:
+    """A capture as recorded: one JSON array per line, control frames first (the docs' message format)."""
+    bars = ([json.loads(line) for line in (FIXTURES / "alpaca_stream.jsonl").read_text().splitlines()]
+            if fmt == "alpaca" else [load("polygon_stream.json")])
+    path = tmp_path / "capture.jsonl"
+    path.write_text("".join(json.dumps([m]) + "\n" for m in control) + "".join(json.dumps(f) + "\n" for f in bars))
+    report = import_files([path], fmt, fmt)
+    assert (report.rows_read, report.rows_written, report.control_skipped) == (4, 4, 3)
+    assert "stream control messages skipped: 3" in str(report)
+    path.write_text(path.read_text() + json.dumps([failure]) + "\n")
+    with pytest.raises(DataValidationError, match=r"capture\.jsonl line \d: not a minute-"):
+        import_files([path], fmt, f"{fmt}-failed")
 
 
 def test_bad_bar_in_a_response_names_the_bar(lake: Path, tmp_path: Path) -> None:

@@ -90,6 +90,7 @@ def import_files(paths: Sequence[str | os.PathLike[str]], fmt: str, name: str, *
         rows_quarantined=int(verdict.bad.sum()), extended_hours_skipped=int(verdict.extended.sum()),
         tickers=tuple(tickers), first_ts=good["ts"].min(), last_ts=good["ts"].max(),
         respelled=tuple(sorted(respelled.items())), index=index_symbol, index_replaced=replaced,
+        control_skipped=sum(p.raw.control_skipped for p in parsed),
     )
 
 

@@ -46,6 +46,7 @@ class RawTable:
     records: np.ndarray
     shape: str = "table"
     item: str = "line"
+    control_skipped: int = 0
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -157,9 +158,9 @@ def _document_table(path: Path, shape: Shape, document: object) -> RawTable:
         objects = shape.records(document)
     except VendorPayloadError as exc:
         raise DataValidationError(f"{path}: {exc}") from exc
+    numbers = list(range(1, len(objects) + 1))
     problems = [shape.record_problem(obj) if shape.record_problem else "" for obj in objects]
-    return _objects_table(path, objects, list(range(1, len(objects) + 1)), problems, [None] * len(objects),
-                          shape=shape, item=shape.item)
+    return _objects_table(path, objects, numbers, problems, [None] * len(objects), shape=shape, item=shape.item)
 
 
 def _read_json_lines(path: Path, text: str) -> RawTable:
@@ -197,14 +198,22 @@ def _loads(line: str) -> object:
 
 def _objects_table(path: Path, objects: list[dict[str, object]], lines: list[int], problems: list[str],
                    records: list[str | None], *, shape: Shape | None, item: str) -> RawTable:
+    """The records as a table; stream control messages (connection acknowledgements) are counted, not kept."""
+    control = [bool(shape and shape.is_control and shape.is_control(obj)) for obj in objects]
+    if any(control):
+        kept = [k for k, skip in enumerate(control) if not skip]
+        objects, lines = [objects[k] for k in kept], [lines[k] for k in kept]
+        problems, records = [problems[k] for k in kept], [records[k] for k in kept]
     keys = [*(shape.fields.values() if shape else ()), *(key for obj in objects for key in obj)]
     columns = list(dict.fromkeys(keys))
     fields = pd.DataFrame(objects, columns=columns, dtype=object)
-    return _table(path, columns, fields, lines, problems, records, shape=shape.name if shape else "table", item=item)
+    return _table(path, columns, fields, lines, problems, records, shape=shape.name if shape else "table", item=item,
+                  control_skipped=sum(control))
 
 
 def _table(path: Path, columns: list[str], fields: pd.DataFrame, lines: list[int], problems: list[str],
-           records: list[str | None], *, shape: str = "table", item: str = "line") -> RawTable:
+           records: list[str | None], *, shape: str = "table", item: str = "line",
+           control_skipped: int = 0) -> RawTable:
     return RawTable(path=path, columns=columns, fields=fields, lines=np.asarray(lines, dtype=np.int64),
                     problems=np.asarray(problems, dtype=object), records=np.asarray(records, dtype=object),
-                    shape=shape, item=item)
+                    shape=shape, item=item, control_skipped=control_skipped)

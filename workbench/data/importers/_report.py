@@ -13,7 +13,8 @@ _TICKERS_SHOWN = 10
 @dataclass(frozen=True)
 class ImportReport:
     """Counts, tickers and time span of one import into ``dataset`` (``first_ts``/``last_ts`` are bar ends),
-    the ticker spellings normalized (``respelled``: as written -> as stored) and the index instrument set."""
+    the ticker spellings normalized (``respelled``: as written -> as stored), the index instrument set and
+    the stream control messages skipped (not rows)."""
 
     dataset: Path
     files: tuple[Path, ...]
@@ -27,6 +28,7 @@ class ImportReport:
     respelled: tuple[tuple[str, str], ...] = ()
     index: str | None = None
     index_replaced: str | None = None
+    control_skipped: int = 0
 
     def __str__(self) -> str:
         shown = ", ".join(self.tickers[:_TICKERS_SHOWN]) + (" ..." if len(self.tickers) > _TICKERS_SHOWN else "")
@@ -41,6 +43,8 @@ class ImportReport:
             f"  tickers:                {len(self.tickers)}" + (f" ({shown})" if self.tickers else ""),
             f"  bars:                   {span}",
         ]
+        if self.control_skipped:
+            lines.append(f"  stream control messages skipped: {self.control_skipped:,} (connection acknowledgements)")
         if self.respelled:
             pairs = ", ".join(f"{old!r} -> {new}" if old.strip() != old else f"{old} -> {new}"
                               for old, new in self.respelled)

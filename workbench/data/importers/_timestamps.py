@@ -51,7 +51,7 @@ def parse_epoch(values: pd.Series, unit: str) -> Stamps:
 
     ``unit="auto"`` tells the unit from the median magnitude (see :func:`epoch_unit_of`)."""
     problems = _missing(values)
-    text = values.astype("str").str.strip()
+    text = _whole(values)
     integer = text.str.fullmatch(_INTEGER).fillna(False).to_numpy(dtype=bool)
     note(problems, ~integer, "unparseable timestamp", values)
     raw = np.zeros(len(values), dtype=np.int64)
@@ -76,9 +76,14 @@ def epoch_unit_of(values: np.ndarray) -> str:
 
 def is_epoch(values: pd.Series) -> bool:
     """Whether every stated value of ``values`` is an integer (so the column holds epoch stamps)."""
-    text = values.astype("str").str.strip()
+    text = _whole(values)
     stated = text.notna() & (text != "")
     return bool(stated.any()) and bool(text[stated].str.fullmatch(_INTEGER).all())
+
+
+def _whole(values: pd.Series) -> pd.Series:
+    """Stamps as stripped text, a zero fraction dropped (``1732545000.0`` is the integer a writer floated)."""
+    return values.astype("str").str.strip().str.replace(r"^(-?\d+)\.0*$", r"\1", regex=True)
 
 
 def parse_formatted(values: pd.Series, ts_format: str, tz: str | None) -> Stamps:

@@ -14,7 +14,8 @@ from workbench.data.vendors._bars import message_records
 class Shape:
     """A vendor JSON shape: its vendor, field names (lake -> vendor), stamp unit and how to flatten it.
 
-    ``record_problem`` says why one flattened record is no bar ("" when it is one); REST shapes have none.
+    ``record_problem`` says why one flattened record is no bar ("" when it is one) and ``is_control``
+    whether it is a connection acknowledgement to skip; REST shapes have neither.
     """
 
     name: str
@@ -25,16 +26,17 @@ class Shape:
     item: str
     records: Callable[[Any], list[dict[str, Any]]]
     record_problem: Callable[[Mapping[str, Any]], str] | None = None
+    is_control: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 ALPACA_BARS = Shape("alpaca-bars", "alpaca", "an Alpaca v2 bars response", alpaca.REST_FIELDS, None, "bar",
                     alpaca.rest_records)
 ALPACA_STREAM = Shape("alpaca-stream", "alpaca", "Alpaca stream messages", alpaca.STREAM_FIELDS, None, "message",
-                      message_records, alpaca.message_problem)
+                      message_records, alpaca.message_problem, alpaca.is_control)
 POLYGON_AGGS = Shape("polygon-aggs", "polygon", "a Polygon aggregates response", polygon.REST_FIELDS, "ms", "bar",
                      polygon.rest_records)
 POLYGON_STREAM = Shape("polygon-stream", "polygon", "Polygon stream events", polygon.STREAM_FIELDS, "ms",
-                       "message", message_records, polygon.message_problem)
+                       "message", message_records, polygon.message_problem, polygon.is_control)
 SHAPES: tuple[Shape, ...] = (ALPACA_BARS, ALPACA_STREAM, POLYGON_AGGS, POLYGON_STREAM)
 
 

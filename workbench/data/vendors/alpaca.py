@@ -26,6 +26,8 @@ REST_FIELDS = {"ts": "t", "ticker": "symbol", "open": "o", "high": "h", "low": "
 #: lake column -> stream bar message field
 STREAM_FIELDS = {**REST_FIELDS, "ticker": "S"}
 BAR_MESSAGE = "b"
+#: stream messages about the connection, not data: a capture holds them, the importer skips (and counts) them
+CONTROL_MESSAGES = ("success", "subscription")
 
 
 def is_rest_response(payload: object) -> bool:
@@ -66,6 +68,11 @@ def message_problem(message: Mapping[str, Any]) -> str:
     if kind != BAR_MESSAGE:
         return f"not a minute-bar message (T={kind!r}; minute bars have T='b')"
     return ""
+
+
+def is_control(message: Mapping[str, Any]) -> bool:
+    """Whether a stream message is a connection/subscription acknowledgement (errors are not)."""
+    return message.get("T") in CONTROL_MESSAGES
 
 
 def alpaca_bar_message(message: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,8 @@ REST_FIELDS = {"ts": "t", "ticker": "ticker", "open": "o", "high": "h", "low": "
 STREAM_FIELDS = {"ts": "s", "ticker": "sym", "open": "o", "high": "h", "low": "l", "close": "c", "volume": "v",
                  "vwap": "vw"}
 MINUTE_EVENT = "AM"
+#: ``status`` events that only acknowledge the connection; other statuses (auth_failed, ...) are problems
+CONTROL_STATUSES = ("connected", "auth_success", "success")
 _MINUTE_MS = 60_000
 
 
@@ -70,6 +72,11 @@ def message_problem(message: Mapping[str, Any]) -> str:
     if isinstance(start, int) and isinstance(end, int) and end - start != _MINUTE_MS:
         return f"not a one-minute window (e - s = {end - start} ms)"
     return ""
+
+
+def is_control(message: Mapping[str, Any]) -> bool:
+    """Whether a stream event is a connection/subscription acknowledgement."""
+    return message.get("ev") == "status" and message.get("status") in CONTROL_STATUSES
 
 
 def polygon_bar_message(message: Mapping[str, Any]) -> dict[str, Any]:
