@@ -102,6 +102,17 @@ def test_delimiter_is_detected(lake: Path, tmp_path: Path, delimiter: str) -> No
     assert report.rows_written == 3 and report.tickers == ("SPY",)
 
 
+def test_folder_of_per_symbol_files(lake: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "per_symbol"
+    folder.mkdir()
+    for name in ("AAPL.csv", "msft_1min.csv", "spy.txt"):
+        (folder / name).write_text("ts,open,high,low,close,volume\n2024-11-25T14:30:00Z,10,11,9,10.5,100\n"
+                                   "2024-11-25T14:31:00Z,10,11,9,10.5,100\n")
+    (folder / "README.md").write_text("not bars\n")
+    report = import_files([folder], "csv", "folder")
+    assert report.tickers == ("AAPL", "MSFT", "SPY") and report.rows_written == 6
+
+
 def test_ticker_option_names_a_per_symbol_file(lake: Path, tmp_path: Path) -> None:
     path = tmp_path / "2024-11-25.csv"
     path.write_text("ts,open,high,low,close,volume\n2024-11-25T14:30:00Z,10,11,9,10.5,100\n")

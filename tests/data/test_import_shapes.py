@@ -156,7 +156,8 @@ def test_unknown_json_document_is_refused(lake: Path, tmp_path: Path) -> None:
 
 
 def test_empty_folder_is_refused(lake: Path, tmp_path: Path) -> None:
-    with pytest.raises(DataValidationError, match="a folder with no"):
+    (tmp_path / "notes.md").write_text("not bars")
+    with pytest.raises(DataValidationError, match="a folder with no .*json"):
         import_files([tmp_path], "alpaca", "none")
 
 

@@ -33,8 +33,11 @@ from workbench.errors import DataValidationError
 ON_BAD: tuple[str, ...] = ("refuse", "quarantine")
 LABELS: tuple[str, ...] = ("start", "end")
 MAX_LISTED = 5
-#: what a folder argument stands for: every paged JSON response in it, in name order
-FOLDER_PATTERNS: tuple[str, ...] = ("*.json", "*.json.gz")
+#: what a folder argument stands for, per format: every such file in it (not in sub-folders), in name order
+_VENDOR_FILES = ("*.json", "*.jsonl", "*.ndjson", "*.csv")
+FOLDER_PATTERNS: dict[str, tuple[str, ...]] = {
+    "alpaca": _VENDOR_FILES, "polygon": _VENDOR_FILES, "csv": ("*.csv", "*.txt", "*.tsv"),
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,10 @@ def import_files(paths: Sequence[str | os.PathLike[str]], fmt: str, name: str, *
                  mapping: Mapping[str, str] | None = None, tz: str | None = None, label: str = "start",
                  ticker: str | None = None, ts_format: str | None = None, epoch_unit: str | None = None,
                  index: str | None = None) -> ImportReport:
-    """Import vendor minute bars from ``paths`` (files, or folders of paged JSON responses) in format
-    ``fmt`` into dataset ``name``, creating it if needed.
+    """Import vendor minute bars from ``paths`` in format ``fmt`` into dataset ``name``, creating it if needed.
+
+    A folder stands for its files in name order (:data:`FOLDER_PATTERNS`, gzipped or not): paged REST
+    responses, daily flat files, per-symbol CSVs.
 
     Bars outside the regular session are counted and skipped. With ``on_bad="refuse"`` a single bad
     row stops the import before anything is written; with ``"quarantine"`` bad rows go to
@@ -66,7 +71,7 @@ def import_files(paths: Sequence[str | os.PathLike[str]], fmt: str, name: str, *
     """
     _check_options(paths, fmt, on_bad, mapping, tz, label, ticker, ts_format, epoch_unit)
     dataset_dir = dataset_path(name, must_exist=False)
-    files = _expand(paths)
+    files = _expand(paths, fmt)
     parsed = [_parse_file(path, fmt, mapping, tz, label, ticker, ts_format, epoch_unit) for path in files]
     bars = pd.concat([p.bars for p in parsed], ignore_index=True)
     verdict = judge(bars, np.concatenate([p.problems for p in parsed]), dataset_dir)
@@ -123,16 +128,18 @@ def _check_options(paths: Sequence[str | os.PathLike[str]], fmt: str, on_bad: st
         check_timezone(tz)
 
 
-def _expand(paths: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
-    """Files as given; a folder stands for its paged JSON responses (``*.json``, ``*.json.gz``) in name order."""
+def _expand(paths: Sequence[str | os.PathLike[str]], fmt: str) -> tuple[Path, ...]:
+    """Files as given; a folder stands for its ``fmt`` files (:data:`FOLDER_PATTERNS`) in name order."""
+    patterns = [p for pattern in FOLDER_PATTERNS[fmt] for p in (pattern, f"{pattern}.gz")]
     files: list[Path] = []
     for item in map(Path, paths):
         if item.is_dir():
-            pages = sorted({p for pattern in FOLDER_PATTERNS for p in item.glob(pattern) if p.is_file()})
-            if not pages:
-                raise DataValidationError(f"{item}: a folder with no *.json files; pass the files themselves, or "
-                                          "the folder of paged JSON responses")
-            files += pages
+            found = sorted({p for pattern in patterns for p in item.glob(pattern)
+                            if p.is_file() and not p.name.startswith(".")})
+            if not found:
+                raise DataValidationError(f"{item}: a folder with no {' / '.join(FOLDER_PATTERNS[fmt])} files "
+                                          f"for --format {fmt}; pass the files themselves")
+            files += found
         else:
             files.append(item)
     return tuple(files)
