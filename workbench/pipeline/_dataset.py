@@ -71,6 +71,8 @@ def build_research_data(config: PipelineConfig, dataset: Dataset | None = None,
     dataset = dataset or open_dataset(config)
     fit = fit or check_fit(config, dataset)
     spec, index = fit.spec, fit.index_ticker
+    if fit.index_note is not None:
+        _log.warning("%s Left out: %s.", fit.index_note, ", ".join(fit.skipped_index_features))
     tickers = None if config.data.tickers is None else sorted({*config.data.tickers, *([index] if index else [])})
     bars = dataset.bars(tickers, config.data.start, config.data.end, adjust="raw")
     features = compute(bars, spec, **dataset_inputs(dataset))
