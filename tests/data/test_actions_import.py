@@ -188,6 +188,7 @@ def test_stored_table_equals_the_file_and_a_reimport_in_any_order_changes_nothin
     ("AAPL,06/09/2014,7,0", "unparseable ex_date '06/09/2014'"),
     ("AAPL,2014-06-07,7,0", "ex_date is not an NYSE session '2014-06-07'"),
     ("AAPL,2014-06-09,1,0", "records no action (split_ratio 1 and cash_dividend 0)"),
+    ("AAPL,2014-06-06,1,700", "cash_dividend 700 is not below the last close before the ex-date (6"),
     (",2014-06-09,7,0", "missing ticker"),
     ("AAPL,2014-06-09,7,\nAAPL,2014-06-09,7,",
      "duplicate (ticker, ex_date) in the file: line 3 already gives its split_ratio"),

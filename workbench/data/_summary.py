@@ -62,15 +62,17 @@ SPLIT_TOLERANCE = 0.05
 ACTIONS_HEADER = "ticker,ex_date,split_ratio,cash_dividend"
 
 
-def overnight_gaps(ds: Dataset) -> pd.DataFrame:
-    """Per ticker and session after its first: the session's first raw open against the last raw close of the
-    ticker's previous session in the lake (``ticker, date, previous_date, previous_close, open, ratio``)."""
+def overnight_gaps(ds: Dataset, tickers: list[str] | None = None) -> pd.DataFrame:
+    """Per ticker (all, or ``tickers``) and session after its first: the session's first raw open against the
+    last raw close of the ticker's previous session in the lake (``ticker, date, previous_date,
+    previous_close, open, ratio``)."""
+    where = "" if tickers is None else "WHERE ticker IN (SELECT unnest(?::VARCHAR[])) "
     gaps = ds.sql(
         "WITH days AS (SELECT ticker, date, arg_min(open, ts) AS open, arg_max(close, ts) AS close FROM bars "
-        "GROUP BY ticker, date) "
+        f"{where}GROUP BY ticker, date) "
         "SELECT * FROM (SELECT ticker, date, lag(date) OVER w AS previous_date, lag(close) OVER w AS previous_close, "
         "open FROM days WINDOW w AS (PARTITION BY ticker ORDER BY date)) WHERE previous_close IS NOT NULL "
-        "ORDER BY ticker, date"
+        "ORDER BY ticker, date", None if tickers is None else [sorted(tickers)]
     )
     gaps["ticker"] = gaps["ticker"].astype(str)
     for column in ("date", "previous_date"):

@@ -104,6 +104,8 @@ def import_actions(path: str | os.PathLike[str], name: str, *, on_bad: str = "re
     parsed = _parse(Path(path))
     known = dataset.tickers["ticker"].astype(str)
     frame, skipped, renames = _judge(parsed, known)
+    gaps = overnight_gaps(dataset, sorted(set(frame.loc[~skipped & (parsed.problems == ""), "ticker"])))
+    _dividends_below_the_close(frame, parsed.problems, skipped, gaps)
     stored = dataset.corporate_actions.copy()
     stored["ticker"] = stored["ticker"].astype(str)
     stored["ex_date"] = pd.to_datetime(stored["ex_date"]).dt.date
@@ -117,7 +119,7 @@ def import_actions(path: str | os.PathLike[str], name: str, *, on_bad: str = "re
                         + ", ".join(f"{a!r} -> {b!r}" for a, b in sorted(renames.items())))
     if skipped.any():
         warnings.append(unknown_tickers_warning(text(parsed.records.fields["ticker"])[skipped], known, "record(s)"))
-    warnings += _outside_the_bars(added, dataset) + _unseen_splits(added, dataset)
+    warnings += _outside_the_bars(added, dataset) + _unseen_splits(added, gaps)
     if len(added):
         write_corporate_actions(dataset.path, merged)
     if bad.any():
@@ -367,6 +369,23 @@ def _merge(frame: pd.DataFrame, problems: np.ndarray, skipped: np.ndarray,
     return table, pd.DataFrame(added, columns=["ticker", "ex_date", "column", "value"]), present
 
 
+def _across(gaps: pd.DataFrame, ticker: str, ex_date: dt.date) -> pd.Series | None:
+    """The overnight gap of ``ticker`` that spans ``ex_date`` (previous session before it, next on or after)."""
+    span = gaps[(gaps["ticker"] == ticker) & (gaps["previous_date"] < ex_date) & (gaps["date"] >= ex_date)]
+    return None if span.empty else span.iloc[0]
+
+
+def _dividends_below_the_close(frame: pd.DataFrame, problems: np.ndarray, skipped: np.ndarray,
+                               gaps: pd.DataFrame) -> None:
+    """A cash dividend at or above the last raw close before its ex-date is bad: it would back-adjust prices
+    to zero or below (the factor is 1 - D / close), and it is a dividend in the wrong unit or share count."""
+    for i in np.flatnonzero((problems == "") & ~skipped & (frame["cash_dividend"] > 0).to_numpy()):
+        span = _across(gaps, frame.at[i, "ticker"], frame.at[i, "ex_date"])
+        if span is not None and frame.at[i, "cash_dividend"] >= span["previous_close"]:
+            problems[i] = (f"cash_dividend {frame.at[i, 'cash_dividend']:g} is not below the last close before the "
+                           f"ex-date ({span['previous_close']:g} on {span['previous_date']})")
+
+
 # -- warnings -----------------------------------------------------------------------------------------------
 
 
@@ -382,20 +401,16 @@ def _outside_the_bars(added: pd.DataFrame, dataset: Dataset) -> list[str]:
             f"{last}): recorded, they move no return until bars on both sides of them are imported"]
 
 
-def _unseen_splits(added: pd.DataFrame, dataset: Dataset) -> list[str]:
+def _unseen_splits(added: pd.DataFrame, gaps: pd.DataFrame) -> list[str]:
     """Splits whose ex-date the bars span but whose overnight jump is not about 1 / r (wrong ratio or
     direction, wrong date, or bars the vendor already split-adjusted)."""
     splits = added[added["column"] == "split_ratio"]
-    if splits.empty:
-        return []
-    gaps = overnight_gaps(dataset)
     out = []
     for action in splits.itertuples(index=False):
-        span = gaps[(gaps["ticker"] == action.ticker) & (gaps["previous_date"] < action.ex_date)
-                    & (gaps["date"] >= action.ex_date)]
-        if span.empty:
+        span = _across(gaps, action.ticker, action.ex_date)
+        if span is None:
             continue
-        ratio = float(span["ratio"].iloc[0])
+        ratio = float(span["ratio"])
         if abs(np.log(ratio * action.value)) > SPLIT_TOLERANCE:
             out.append(f"{action.ticker}'s {split_label(action.value)} split on {action.ex_date} does not show "
                        f"in the bars: first open / previous close = {ratio:.4g}, a split expects "
