@@ -205,8 +205,8 @@ def _from_alpaca(path: Path, document: dict) -> _Parsed:
     warnings = _more_pages(document.get("next_page_token"), "next_page_token")
     if ignored:
         listed = ", ".join(f"{n} {group}" for group, n in sorted(ignored.items()))
-        warnings.append(f"ignored {listed}: only splits and cash dividends are recorded; an action that changes "
-                        "the share count (a stock dividend, a spin-off) can go in a CSV as its split_ratio")
+        warnings.append(f"ignored {listed}: only splits and cash dividends are recorded, so prices are not adjusted "
+                        "for these (a stock dividend of k %, in shares, can go in a CSV as split_ratio 1 + k/100)")
     return _parsed(path, rows, problems, where, texts, "alpaca corporate actions", warnings)
 
 
