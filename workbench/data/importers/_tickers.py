@@ -19,6 +19,7 @@ from workbench.data._lake import Dataset
 from workbench.data._schema import TICKER_SCHEMA
 from workbench.data._writer import write_tickers
 from workbench.data.importers._records import (
+    Records,
     booleans,
     check_on_bad,
     match_tickers,
@@ -109,7 +110,7 @@ def import_tickers(path: str | os.PathLike[str], name: str, *, on_bad: str = "re
                          quarantined=int((problems != "").sum()), index=index, warnings=tuple(warnings))
 
 
-def _judge(records: pd.DataFrame, columns: tuple[str, ...], known: pd.Series,
+def _judge(records: Records, columns: tuple[str, ...], known: pd.Series,
            problems: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, dict[str, str]]:
     """Typed metadata per record, problems noted; records of tickers without bars are skipped."""
     fields = records.fields
