@@ -20,6 +20,7 @@ from workbench.data.vendors import (
     detect_shape,
     polygon_aggregates,
     polygon_bar_message,
+    stream_bars,
 )
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "vendor"
@@ -169,3 +170,25 @@ def test_alpaca_and_polygon_parsers_agree_with_the_reference(bars: dict[str, lis
         results = [{**bar, "t": int(pd.Timestamp(bar["t"]).value // 10**6)} for bar in items]
         mine = expected[expected["ticker"] == symbol.upper()].reset_index(drop=True)
         assert_same(polygon_aggregates({"ticker": symbol, "results": results, "status": "OK"}), mine)
+
+
+@pytest.mark.parametrize(("vendor", "good", "ack", "bad"), [
+    ("alpaca", GOOD_ALPACA, {"T": "subscription", "bars": ["SPY"]}, {**GOOD_ALPACA, "T": "t"}),
+    ("polygon", GOOD_POLYGON, {"ev": "status", "status": "success", "message": "subscribed to: AM.GTE"},
+     {**GOOD_POLYGON, "o": None}),
+])
+def test_stream_frame_splits_bars_dead_letters_and_acks(vendor: str, good: dict, ack: dict, bad: dict) -> None:
+    parse = alpaca_bar_message if vendor == "alpaca" else polygon_bar_message
+    out = stream_bars([ack, good, bad, 42, good], vendor)
+    assert out.rows == [parse(good), parse(good)] and out.control == 1
+    assert [message for message, _ in out.dead_letters] == [bad, 42]
+    for message, reason in out.dead_letters:
+        with pytest.raises(BarMessageError) as caught:
+            parse(message)
+        assert reason == str(caught.value)
+    assert stream_bars(good, vendor).rows == [parse(good)]  # a single message, not in an array
+
+
+def test_stream_frame_unknown_vendor() -> None:
+    with pytest.raises(ValueError, match="unknown stream vendor"):
+        stream_bars([], "iex")

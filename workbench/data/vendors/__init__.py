@@ -4,11 +4,13 @@ One module per vendor (:mod:`.alpaca`, :mod:`.polygon`), each knowing where its 
 response or a stream message, what its fields are called and how it stamps time. Vendors stamp a bar
 by the start of its minute; the lake by its end (UTC), so every parser adds a minute. The importer and
 the live feed adapters share these parsers; a malformed stream message raises :class:`BarMessageError`
-(the live path dead-letters it), a malformed REST payload :class:`VendorPayloadError`.
+(the live path dead-letters it; :func:`stream_bars` splits a whole frame), a malformed REST payload
+:class:`VendorPayloadError`.
 """
 
 from workbench.data.vendors._bars import BarMessageError, VendorPayloadError
 from workbench.data.vendors._shapes import SHAPES, Shape, detect_shape
+from workbench.data.vendors._stream import StreamBars, stream_bars
 from workbench.data.vendors.alpaca import alpaca_bar_message, alpaca_bars
 from workbench.data.vendors.polygon import polygon_aggregates, polygon_bar_message
 
@@ -16,10 +18,12 @@ __all__ = [
     "SHAPES",
     "BarMessageError",
     "Shape",
+    "StreamBars",
     "VendorPayloadError",
     "alpaca_bar_message",
     "alpaca_bars",
     "detect_shape",
     "polygon_aggregates",
     "polygon_bar_message",
+    "stream_bars",
 ]
