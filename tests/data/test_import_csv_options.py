@@ -3,6 +3,7 @@ delimiter detection, epoch stamps in s / ms / µs / ns (told from the magnitude 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import hypothesis.strategies as st
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 
 from workbench.cli import main
 from workbench.data import Dataset
@@ -162,3 +163,46 @@ def test_cli_with_split_columns_and_format(lake: Path) -> None:
                                        "--tz", NEW_YORK])
     assert result.exit_code == 0, result.output
     assert "tickers:                1 (AAPL)" in result.output
+
+
+STAMP_FORMS = ["iso_z", "epoch_s", "epoch_ms", "epoch_us", "epoch_ns", "new_york", "us_format", "split"]
+
+
+def _written(start: pd.Timestamp, form: str) -> list[str]:
+    """A bar start as each form writes it (one field, or date and time for ``split``)."""
+    ny = start.tz_convert(NEW_YORK)
+    factor = {"epoch_s": 10**9, "epoch_ms": 10**6, "epoch_us": 10**3, "epoch_ns": 1}
+    if form in factor:
+        return [str(start.value // factor[form])]
+    return {"iso_z": [start.strftime("%Y-%m-%dT%H:%M:%SZ")], "new_york": [ny.strftime("%Y-%m-%d %H:%M:%S")],
+            "us_format": [ny.strftime("%m/%d/%Y %I:%M %p")],
+            "split": [ny.strftime("%Y-%m-%d"), ny.strftime("%H:%M")]}[form]
+
+
+@settings(max_examples=25, deadline=None)
+@given(form=st.sampled_from(STAMP_FORMS), delimiter=st.sampled_from([",", ";", "\t", "|"]),
+       first=st.integers(0, 380), length=st.integers(1, 8),
+       spellings=st.lists(st.sampled_from(["spy", "SPY", " Spy", "SPY "]), min_size=1, max_size=8))
+def test_any_stamp_form_and_delimiter_round_trip(form: str, delimiter: str, first: int, length: int,
+                                                 spellings: list[str]) -> None:
+    """Whatever the stamp form, delimiter and ticker spelling, the lake holds the same bars: ends, UTC, SPY."""
+    starts = [OPEN_UTC + pd.Timedelta(minutes=first + k) for k in range(length)]
+    header = ["date", "time"] if form == "split" else ["ts"]
+    lines = [delimiter.join([*header, "ticker", "open", "high", "low", "close", "volume"])]
+    for k, start in enumerate(starts):
+        lines.append(delimiter.join([*_written(start, form), spellings[k % len(spellings)], str(10 + k), str(11 + k),
+                                     str(9 + k), str(10.5 + k), str(100 * (k + 1))]))
+    options: dict = {"tz": NEW_YORK} if form in ("new_york", "us_format", "split") else {}
+    if form == "us_format":
+        options["ts_format"] = "%m/%d/%Y %I:%M %p"
+    if form == "split":
+        options["mapping"] = {"date": "date", "time": "time"}
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WB_DATASETS", folder)
+        path = Path(folder) / "bars.csv"
+        path.write_text("\n".join(lines) + "\n")
+        import_files([path], "csv", "any", **options)
+        bars = Dataset("any").bars()
+    assert bars["ticker"].unique().tolist() == ["SPY"]
+    assert bars["ts"].tolist() == [s + pd.Timedelta(minutes=1) for s in starts]
+    assert bars["close"].tolist() == [10.5 + k for k in range(length)]
