@@ -85,7 +85,7 @@ def data_synth(n_tickers: int, n_days: int, seed: int, name: str, start: str | N
 def data_import(fmt: str, paths: tuple[Path, ...], name: str, on_bad: str, mapping: str | None, tz: str | None,
                 label: str, ticker: str | None, ts_format: str | None, epoch_unit: str | None,
                 index: str | None) -> None:
-    """Import vendor minute bars (files, or folders of paged JSON responses), validating every row.
+    """Import vendor minute bars (files, or folders of them, e.g. paged responses), validating every row.
 
     alpaca: bars CSV / JSON lines, v2 bars REST responses (multi- or single-symbol), stream bar messages.
     polygon: flat files, aggregates REST responses, stream AM events. csv: any columns, mapped.
