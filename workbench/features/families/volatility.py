@@ -5,7 +5,7 @@ Session boundaries: Bollinger and ATR carry across sessions (the bar series is c
 range of the open includes the gap); realized volatility uses intraday returns only (the first bar of a
 session contributes close/open), so the overnight gap does not inflate it. Halts and missing
 minutes: windows count bars. Splits/dividends: stored closes and ranges are rescaled on the ex-date
-(squared sums by the factor squared).
+(Bollinger's window is then re-summed afresh).
 """
 
 from __future__ import annotations
@@ -18,47 +18,48 @@ import numpy as np
 from workbench.features._rows import Rows
 from workbench.features._universe import FeatureUniverse
 from workbench.features.families._base import Family, State
-from workbench.features.families._rolling import push_with_squares_nb
+from workbench.features.families._rolling import push_centered_nb, rescale_nb
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _bollinger_nb(ticker, pf, close, period, nbdev, ring, count, pos, sums, out, raw):  # pragma: no cover
-    """Rolling mean and population std of ``period`` closes; running sums re-summed each wrap (no drift).
+def _bollinger_nb(ticker, pf, close, period, nbdev, ring, count, pos, sums, center, budget, out,
+                  raw):  # pragma: no cover - numba
+    """Rolling mean and population std of ``period`` closes from sums about a window value (see
+    ``_rolling``), so a tiny std on a large price keeps its digits; %B and width come from the
+    deviation ``close - mean`` and the std directly, never from differences of the bands.
 
     ``raw``: write (upper, middle, lower) instead of (%B, width).
     """
     inv_period = 1.0 / period
-    cur, total, squares, seen, p = -1, 0.0, 0.0, 0, 0  # the current ticker's state, in registers
+    half_band = 0.5 / nbdev
+    cur, s1, s2, c, b, seen, p = -1, 0.0, 0.0, 0.0, 0.0, 0, 0  # the current ticker's state, in registers
     for r in range(len(ticker)):
         i = ticker[r]
         if i != cur:
             if cur >= 0:
-                sums[cur, 0], sums[cur, 1], count[cur], pos[cur] = total, squares, seen, p
-            cur, total, squares, seen, p = i, sums[i, 0], sums[i, 1], count[i], pos[i]
+                sums[cur, 0], sums[cur, 1], center[cur], budget[cur], count[cur], pos[cur] = s1, s2, c, b, seen, p
+            cur, s1, s2, c, b, seen, p = i, sums[i, 0], sums[i, 1], center[i], budget[i], count[i], pos[i]
         if pf[r] != 1.0:
-            ring[i, :] *= pf[r]
-            total *= pf[r]
-            squares *= pf[r] * pf[r]
+            s1, s2, c, b = rescale_nb(ring, i, seen, p, pf[r])
         x = close[r]
-        total, squares, seen, p = push_with_squares_nb(ring, i, total, squares, seen, p, x, i % period)
+        s1, s2, c, b, seen, p = push_centered_nb(ring, i, s1, s2, c, b, seen, p, x, i % period)
         if seen < period:
             for j in range(out.shape[1]):
                 out[r, j] = np.nan
             continue
-        mean = total * inv_period
-        var = squares * inv_period - mean * mean
+        offset = s1 * inv_period  # mean - center
+        var = (s2 - s1 * offset) * inv_period
         std = np.sqrt(var) if var > 0.0 else 0.0
-        upper = mean + nbdev * std
-        lower = mean - nbdev * std
+        mean = c + offset
         if raw:
-            out[r, 0] = upper
+            out[r, 0] = mean + nbdev * std
             out[r, 1] = mean
-            out[r, 2] = lower
-        else:
-            out[r, 0] = (x - lower) / (upper - lower) if upper > lower else np.nan
-            out[r, 1] = (upper - lower) / mean
+            out[r, 2] = mean - nbdev * std
+        else:  # (x - lower) / (upper - lower) = (x - mean) / (2 nbdev std) + 1/2
+            out[r, 0] = ((x - c) - offset) * half_band / std + 0.5 if std > 0.0 else np.nan
+            out[r, 1] = 2.0 * nbdev * std / mean
     if cur >= 0:
-        sums[cur, 0], sums[cur, 1], count[cur], pos[cur] = total, squares, seen, p
+        sums[cur, 0], sums[cur, 1], center[cur], budget[cur], count[cur], pos[cur] = s1, s2, c, b, seen, p
 
 
 class Bollinger(Family):
@@ -80,11 +81,13 @@ class Bollinger(Family):
     def new_state(self, universe: FeatureUniverse) -> State:
         n = universe.n
         return {"ring": np.zeros((n, self.params["period"])), "count": np.zeros(n, dtype=np.int64),
-                "pos": np.zeros(n, dtype=np.int64), "sums": np.zeros((n, 2))}
+                "pos": np.zeros(n, dtype=np.int64), "sums": np.zeros((n, 2)), "center": np.zeros(n),
+                "budget": np.zeros(n)}
 
     def run(self, rows: Rows, state: State, out: np.ndarray, raw: bool = False) -> None:
         _bollinger_nb(rows.ticker, rows.price_factor, rows.close, self.params["period"], float(self.params["nbdev"]),
-                      state["ring"], state["count"], state["pos"], state["sums"], out, raw)
+                      state["ring"], state["count"], state["pos"], state["sums"], state["center"], state["budget"],
+                      out, raw)
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")

@@ -18,56 +18,58 @@ import numpy as np
 from workbench.features._rows import Rows
 from workbench.features._universe import FeatureUniverse
 from workbench.features.families._base import Family, State
-from workbench.features.families._rolling import push_with_squares_nb
+from workbench.features.families._rolling import push_centered_nb, rescale_nb
 
 MINUTES_PER_SESSION = 390
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _obv_z_nb(ticker, pf, vf, close, volume, window, prev, obv, ring, count, pos, sums, out,
+def _obv_z_nb(ticker, pf, vf, close, volume, window, prev, obv, ring, count, pos, sums, center, budget, out,
               raw):  # pragma: no cover - numba
-    """OBV (TA-Lib: starts at the first volume) and the t-statistic of its last ``window`` increments.
+    """OBV (TA-Lib: starts at the first volume) and the t-statistic of its last ``window`` increments,
+    from sums about a window value (see ``_rolling``) so steady volumes keep their small spread.
 
     ``raw``: write OBV itself instead of the z-score.
     """
+    inv_window = 1.0 / window
     root_dof = np.sqrt(window - 1.0)
-    cur, last, level, total, squares, seen, p = -1, np.nan, 0.0, 0.0, 0.0, 0, 0  # state in registers
+    cur, last, level, s1, s2, c, b, seen, p = -1, np.nan, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0  # state in registers
     for r in range(len(ticker)):
         i = ticker[r]
         if i != cur:
             if cur >= 0:
-                prev[cur], obv[cur], sums[cur, 0], sums[cur, 1], count[cur], pos[cur] = (
-                    last, level, total, squares, seen, p)
-            cur, last, level, total, squares, seen, p = i, prev[i], obv[i], sums[i, 0], sums[i, 1], count[i], pos[i]
+                prev[cur], obv[cur], sums[cur, 0], sums[cur, 1], center[cur], budget[cur], count[cur], pos[cur] = (
+                    last, level, s1, s2, c, b, seen, p)
+            cur, last, level, s1, s2, c, b, seen, p = (i, prev[i], obv[i], sums[i, 0], sums[i, 1], center[i],
+                                                       budget[i], count[i], pos[i])
         if pf[r] != 1.0:
             last *= pf[r]
         if vf[r] != 1.0:
             level *= vf[r]
-            ring[i, :] *= vf[r]
-            total *= vf[r]
-            squares *= vf[r] * vf[r]
-        c = close[r]
+            s1, s2, c, b = rescale_nb(ring, i, seen, p, vf[r])
+        price = close[r]
         v = volume[r]
         if np.isnan(last):
             step = np.nan
             level = v
         else:
-            step = v if c > last else (-v if c < last else 0.0)
+            step = v if price > last else (-v if price < last else 0.0)
             level += step
-        last = c
+        last = price
         if raw:
             out[r, 0] = level
             continue
         out[r, 0] = np.nan
         if np.isnan(step):
             continue
-        total, squares, seen, p = push_with_squares_nb(ring, i, total, squares, seen, p, step, i % window)
-        if seen >= window:  # t = mean / (sd / sqrt(w)) = total * sqrt(w - 1) / sqrt(w * squares - total^2)
-            spread = window * squares - total * total
-            if spread > 1e-12 * (window - 1) * (squares + 1e-300 * window):
-                out[r, 0] = total * root_dof / np.sqrt(spread)
+        s1, s2, c, b, seen, p = push_centered_nb(ring, i, s1, s2, c, b, seen, p, step, i % window)
+        if seen >= window:  # t = mean / (sd / sqrt(w)), sd the sample std: mean * sqrt(w (w - 1) / m2)
+            m2 = s2 - s1 * s1 * inv_window
+            if m2 > 0.0:
+                out[r, 0] = (c + s1 * inv_window) * root_dof * np.sqrt(window / m2)
     if cur >= 0:
-        prev[cur], obv[cur], sums[cur, 0], sums[cur, 1], count[cur], pos[cur] = last, level, total, squares, seen, p
+        prev[cur], obv[cur], sums[cur, 0], sums[cur, 1], center[cur], budget[cur], count[cur], pos[cur] = (
+            last, level, s1, s2, c, b, seen, p)
 
 
 class OBVZ(Family):
@@ -87,12 +89,13 @@ class OBVZ(Family):
     def new_state(self, universe: FeatureUniverse) -> State:
         n = universe.n
         return {"prev": np.full(n, np.nan), "obv": np.zeros(n), "ring": np.zeros((n, self.params["window"])),
-                "count": np.zeros(n, dtype=np.int64), "pos": np.zeros(n, dtype=np.int64), "sums": np.zeros((n, 2))}
+                "count": np.zeros(n, dtype=np.int64), "pos": np.zeros(n, dtype=np.int64), "sums": np.zeros((n, 2)),
+                "center": np.zeros(n), "budget": np.zeros(n)}
 
     def run(self, rows: Rows, state: State, out: np.ndarray, raw: bool = False) -> None:
         _obv_z_nb(rows.ticker, rows.price_factor, rows.volume_factor, rows.close, rows.volume,
                   self.params["window"], state["prev"], state["obv"], state["ring"], state["count"], state["pos"],
-                  state["sums"], out, raw)
+                  state["sums"], state["center"], state["budget"], out, raw)
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
