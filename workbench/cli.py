@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from workbench.cli_metadata import actions, tickers
 from workbench.errors import WorkbenchError
 
 EXPECTED_ERRORS = (WorkbenchError, ValueError, KeyError, FileExistsError, FileNotFoundError)
@@ -36,6 +37,10 @@ def main() -> None:
 @main.group(cls=FriendlyGroup)
 def data() -> None:
     """Build, import, list and inspect datasets of the Parquet lake."""
+
+
+data.add_command(actions)  # wb data actions import FILE --name NAME
+data.add_command(tickers)  # wb data tickers import FILE --name NAME
 
 
 @data.command("synth")
@@ -198,6 +203,11 @@ def format_run(metrics: dict[str, Any]) -> str:
                      f"(Newey-West t {ic['t_stat_nw']:.1f}) direction skill: {skill['skill']}{timer}  precision@K "
                      f"{top['precision']:.3f} vs base rate {top['base_rate']:.3f}")
     lines += [test["text"] for test in metrics["loss_tests"].values()]
+    if metrics.get("index", {}).get("note"):
+        lines.append(metrics["index"]["note"])
+    if metrics.get("dropped_features"):
+        lines.append("left out of the model inputs (no values in this dataset): " + ", ".join(
+            f"{column} ({reason})" for column, reason in metrics["dropped_features"].items()))
     for name, backtest in metrics["backtests"].items():
         trade = backtest["mean_trade_return"]
         per_trade = "" if trade is None else f"mean trade {1e4 * trade:+.2f} bp, "
