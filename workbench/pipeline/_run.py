@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from scipy.stats import norm
-from tqdm.auto import tqdm
 
+from workbench._progress import progress as progress_bar
 from workbench.evaluation import (
     ICResult,
     backtest_top_k,
@@ -105,7 +105,7 @@ class Pipeline:
         (path / "figures").mkdir(exist_ok=True)
         (path / "config.json").write_text(config.to_json())
         timings: dict[str, float] = {}
-        bar = tqdm(total=5, desc=f"run {config.name}", unit="stage", disable=not progress)
+        bar = progress_bar(total=5, desc=f"run {config.name}", unit="stages", enabled=progress)
 
         started = time.perf_counter()
         data = build_research_data(config, dataset, fit)
@@ -170,7 +170,7 @@ class Pipeline:
         y, weight = frame["y"].to_numpy(), frame["weight"].to_numpy()
         pieces, folds = [], []
         model, test = None, np.zeros(0, dtype=np.int64)
-        for k, (train, test) in enumerate(tqdm(splits, desc="walk-forward folds", disable=not progress)):
+        for k, (train, test) in enumerate(progress_bar(splits, desc="walk-forward folds", enabled=progress)):
             model = LightGBMModel(**params).fit(X.iloc[train], y[train], weight[train], t1=t1.iloc[train])
             baseline = LogisticBaseline().fit(X.iloc[train], y[train], weight[train])
             volatility = VolatilityReference().fit(X.iloc[train], y[train], weight[train])

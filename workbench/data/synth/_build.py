@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from tqdm.auto import tqdm
 
+from workbench._progress import progress as progress_bar
 from workbench.data._calendar import EXCHANGE_TZ, first_sessions
 from workbench.data._paths import dataset_path
 from workbench.data._writer import (
@@ -47,7 +47,7 @@ def build_synthetic_market(config: SynthConfig, name: str, *, overwrite: bool = 
     schedule = make_schedule(config, universe, sessions, _rng(config.seed, SCHEDULE_STREAM))
     state = MarketState.initial(universe, len(SECTORS))
     vix_parts, actions = [], []
-    days = tqdm(range(config.n_days), desc=f"synth {name}", unit="session", disable=not progress)
+    days = progress_bar(range(config.n_days), desc=f"synth {name}", unit="sessions", enabled=progress)
     for day in days:
         result = simulate_session(day, config, universe, schedule, state, _rng(config.seed, SESSION_STREAM, day))
         date = sessions["date"].iloc[day]
