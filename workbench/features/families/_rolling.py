@@ -19,7 +19,20 @@ over the minutes instead of paying it all in one update.
 
 Kernels keep a ticker's scalar state in local variables while consecutive rows belong to that ticker
 (rows come ticker by ticker in batch): the step takes and returns the scalars, so the running sums stay
-in registers instead of making a memory round trip per bar.
+in registers instead of making a memory round trip per bar. The per-bar helpers take scalars only and
+the kernel does the ring's read and write itself: an inlined helper that also takes the ring array
+leaves numba reference-count calls in the loop, which push the sums out to memory (2x slower).
+
+A kernel's bar, with ``ring[i, pos]`` the slot the new value ``x`` goes to::
+
+    s1, s2, center, budget = step_nb(s1, s2, center, budget, count, window, ring[i, pos], x)
+    ring[i, pos] = x
+    pos = pos + 1 if pos + 1 < window else 0
+    count += 1
+    if pos == phase or stale_nb(s1, s2, budget, count, window):
+        center = x
+        s1, s2 = resum_nb(ring, i, count, center)
+        budget = 0.0
 """
 
 from __future__ import annotations
@@ -32,6 +45,31 @@ import numba as nb
 # ordinary data, (budget + s2) / m2 stays near 2-4: below 447-bar windows (window² < KAPPA) a re-sum can
 # never be needed two bars in a row, and above them only after the newest value sits far in its tail.
 KAPPA = 2e5
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")  # inlined: a call per row costs ~15 ns
+def step_nb(s1, s2, center, budget, count, window, old, x):  # pragma: no cover - numba
+    """Sums about ``center`` after adding ``x`` and, once ``count`` (values seen before ``x``) fills the
+    window, dropping ``old`` (the value in ``x``'s slot); returns (s1, s2, center, budget). The first
+    value of a ticker becomes its center."""
+    if count == 0:
+        center = x
+    elif count >= window:
+        d = old - center
+        s1 -= d
+        s2 -= d * d
+        budget += d * d
+    d = x - center
+    s1 += d
+    s2 += d * d
+    budget += d * d
+    return s1, s2, center, budget
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def stale_nb(s1, s2, budget, count, window):  # pragma: no cover - numba
+    """Whether a full window's sums carry rounding too large for its variance (see ``KAPPA``)."""
+    return count >= window and (budget + s2) * window * window > KAPPA * (window * s2 - s1 * s1)
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -51,40 +89,13 @@ def resum_nb(ring, i, count, center):  # pragma: no cover - numba
 
 @nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def rescale_nb(ring, i, count, pos, factor):  # pragma: no cover - numba
-    """Multiply ticker ``i``'s window by ``factor`` (an ex-date) and re-sum it exactly about its newest
+    """Multiply ticker ``i``'s window by ``factor`` (an ex-date) and re-sum it afresh about its newest
     value; returns the new (s1, s2, center, budget). Scaling the sums instead would carry the rounding
     of every scaled value into them, which a tiny variance cannot absorb."""
-    ring[i, :] *= factor
+    for k in range(ring.shape[1]):
+        ring[i, k] *= factor
     if count == 0:
         return 0.0, 0.0, 0.0, 0.0
     center = ring[i, pos - 1 if pos > 0 else ring.shape[1] - 1]
     s1, s2 = resum_nb(ring, i, count, center)
     return s1, s2, center, 0.0
-
-
-@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")  # inlined: a call per row costs ~15 ns
-def push_centered_nb(ring, i, s1, s2, center, budget, count, pos, x, phase):  # pragma: no cover - numba
-    """Add ``x`` to ticker ``i``'s window (dropping the oldest once full); returns the new
-    (s1, s2, center, budget, count, position), the sums taken about ``center``.
-
-    Once the window is full, its centred sum of squares is ``s2 - s1 * s1 / window``."""
-    window = ring.shape[1]
-    if count == 0:  # a new ticker (or a reset): center on its first value
-        center = x
-    elif count >= window:
-        d = ring[i, pos] - center
-        s1 -= d
-        s2 -= d * d
-        budget += d * d
-    ring[i, pos] = x
-    d = x - center
-    s1 += d
-    s2 += d * d
-    budget += d * d
-    pos = pos + 1 if pos + 1 < window else 0
-    count += 1
-    if pos == phase or (count >= window and (budget + s2) * window * window > KAPPA * (window * s2 - s1 * s1)):
-        center = x
-        s1, s2 = resum_nb(ring, i, count, center)
-        budget = 0.0
-    return s1, s2, center, budget, count, pos

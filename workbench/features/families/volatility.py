@@ -18,7 +18,7 @@ import numpy as np
 from workbench.features._rows import Rows
 from workbench.features._universe import FeatureUniverse
 from workbench.features.families._base import Family, State
-from workbench.features.families._rolling import push_centered_nb, rescale_nb
+from workbench.features.families._rolling import rescale_nb, resum_nb, stale_nb, step_nb
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
@@ -42,7 +42,14 @@ def _bollinger_nb(ticker, pf, close, period, nbdev, ring, count, pos, sums, cent
         if pf[r] != 1.0:
             s1, s2, c, b = rescale_nb(ring, i, seen, p, pf[r])
         x = close[r]
-        s1, s2, c, b, seen, p = push_centered_nb(ring, i, s1, s2, c, b, seen, p, x, i % period)
+        s1, s2, c, b = step_nb(s1, s2, c, b, seen, period, ring[i, p], x)
+        ring[i, p] = x
+        p = p + 1 if p + 1 < period else 0
+        seen += 1
+        if p == i % period or stale_nb(s1, s2, b, seen, period):  # once per turn, or when rounding caught up
+            c = x
+            s1, s2 = resum_nb(ring, i, seen, c)
+            b = 0.0
         if seen < period:
             for j in range(out.shape[1]):
                 out[r, j] = np.nan

@@ -18,7 +18,7 @@ import numpy as np
 from workbench.features._rows import Rows
 from workbench.features._universe import FeatureUniverse
 from workbench.features.families._base import Family, State
-from workbench.features.families._rolling import push_centered_nb, rescale_nb
+from workbench.features.families._rolling import rescale_nb, resum_nb, stale_nb, step_nb
 
 MINUTES_PER_SESSION = 390
 
@@ -62,7 +62,14 @@ def _obv_z_nb(ticker, pf, vf, close, volume, window, prev, obv, ring, count, pos
         out[r, 0] = np.nan
         if np.isnan(step):
             continue
-        s1, s2, c, b, seen, p = push_centered_nb(ring, i, s1, s2, c, b, seen, p, step, i % window)
+        s1, s2, c, b = step_nb(s1, s2, c, b, seen, window, ring[i, p], step)
+        ring[i, p] = step
+        p = p + 1 if p + 1 < window else 0
+        seen += 1
+        if p == i % window or stale_nb(s1, s2, b, seen, window):  # once per turn, or when rounding caught up
+            c = step
+            s1, s2 = resum_nb(ring, i, seen, c)
+            b = 0.0
         if seen >= window:  # t = mean / (sd / sqrt(w)), sd the sample std: mean * sqrt(w (w - 1) / m2)
             m2 = s2 - s1 * s1 * inv_window
             if m2 > 0.0:
