@@ -10,8 +10,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.data.synth import SynthConfig
 from workbench.evaluation import Execution
 from workbench.features import FeatureSpec
+from workbench.models import ModelConfigError, model_kind
 
 #: settings that moved, and where to: an old config gets the way forward, not just "unknown"
 MOVED_SETTINGS = {
@@ -52,6 +54,11 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.features_all_nan not in ("drop", "error"):
             raise ValueError(f"data.features_all_nan must be 'drop' or 'error', got {self.features_all_nan!r}")
+        if self.synth is not None:
+            known = {f.name for f in dataclasses.fields(SynthConfig)}
+            unknown = sorted(set(self.synth) - known)
+            if unknown:
+                raise ValueError(f"unknown data.synth setting(s) {unknown}; known: {sorted(known)}")
 
 
 @dataclass(frozen=True)
@@ -91,15 +98,72 @@ class CVConfig:
     expanding: bool = False
 
 
+#: the models every run scores unless ``model.models`` says otherwise: LightGBM, the logistic baseline and the
+#: volatility-only reference, under the names the metrics, the CLI and the report use
+DEFAULT_MODELS: tuple[dict[str, Any], ...] = ({"kind": "lightgbm"}, {"kind": "logistic"}, {"kind": "volatility"})
+_ENTRY_KEYS = ("kind", "name", "params")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of a run: the name its metrics are reported under, its registered kind and its parameters."""
+
+    name: str
+    kind: str
+    params: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class ModelConfig:
-    """LightGBM parameters (see :class:`workbench.models.LightGBMModel`) and optional Optuna tuning on the
-    first fold's training window (``n_trials`` = 0: no tuning)."""
+    """The models a run fits on every fold, by registered kind (:data:`workbench.models.MODEL_KINDS`):
+    ``models`` lists ``{"kind": ..., "name": ..., "params": {...}}`` entries (name defaults to the kind's
+    metric name: lightgbm, baseline, volatility); the first is the primary model (its long-short backtest,
+    sensitivity, saved fold models and SHAP). ``params`` is a shortcut for the parameters of the first
+    LightGBM entry. Optional Optuna tuning of that entry on the first fold's training window (``n_trials`` =
+    0: no tuning). Every kind and parameter is checked here, before any data is loaded."""
 
     params: dict[str, Any] = field(default_factory=dict)
     n_trials: int = 0
     tuning_folds: int = 3
     storage: str | None = None  # Optuna storage URL; default: a SQLite file in the run folder
+    models: tuple[dict[str, Any], ...] = DEFAULT_MODELS
+
+    def __post_init__(self) -> None:
+        self.specs  # noqa: B018 - validates every entry now, not mid-run
+
+    @property
+    def specs(self) -> tuple[ModelSpec, ...]:
+        """The validated models, in order (``params`` merged into the first LightGBM entry)."""
+        if not self.models:
+            raise ModelConfigError("model.models is empty; list at least one model, e.g. [{\"kind\": \"lightgbm\"}]")
+        specs, shortcut_used = [], False
+        for k, entry in enumerate(self.models):
+            where = f"model.models[{k}]"
+            if not isinstance(entry, dict) or "kind" not in entry:
+                raise ModelConfigError(f"{where} must be an object with a 'kind', got {entry!r}")
+            unknown = sorted(set(entry) - set(_ENTRY_KEYS))
+            if unknown:
+                raise ModelConfigError(f"unknown {where} key(s) {unknown}; known: {list(_ENTRY_KEYS)}")
+            kind = model_kind(entry["kind"], f"{where}.kind")
+            params = dict(entry.get("params") or {})
+            kind.check_params(params, f"{where}.params")
+            if kind.kind == "lightgbm" and not shortcut_used and self.params:
+                kind.check_params(self.params, "model.params")
+                both = sorted(set(params) & set(self.params))
+                if both:
+                    raise ModelConfigError(f"model.params and {where}.params both set {both}; set them in one place")
+                params, shortcut_used = {**self.params, **params}, True
+            specs.append(ModelSpec(name=str(entry.get("name", kind.default_name)), kind=kind.kind, params=params))
+        if self.params and not shortcut_used:
+            raise ModelConfigError("model.params sets LightGBM parameters but model.models has no lightgbm entry; "
+                                   "put them in an entry's params")
+        names = [spec.name for spec in specs]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ModelConfigError(f"model.models names {repeated} more than once; give each entry its own 'name'")
+        if self.n_trials > 0 and not any(spec.kind == "lightgbm" for spec in specs):
+            raise ModelConfigError("model.n_trials tunes a lightgbm entry but model.models has none; set n_trials to 0")
+        return tuple(specs)
 
 
 @dataclass(frozen=True)
@@ -164,7 +228,7 @@ class PipelineConfig:
                     "execution": Execution, "evaluation": EvalConfig}
         for key, section in sections.items():
             raw = dict(data.get(key) or {})
-            for name in ("tickers", "pt_sl", "decay_delays", "cost_multipliers"):
+            for name in ("tickers", "pt_sl", "decay_delays", "cost_multipliers", "models"):
                 if isinstance(raw.get(name), list):
                     raw[name] = tuple(raw[name])
             data[key] = _build(section, raw, key)

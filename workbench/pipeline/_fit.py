@@ -6,7 +6,6 @@ features and a walk-forward."""
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,7 @@ from workbench.data import EXCHANGE_TZ, Dataset
 from workbench.errors import WorkbenchError
 from workbench.features import FeatureSpec
 from workbench.features.families import family_for
-from workbench.models import LightGBMModel
+from workbench.models import MODEL_KINDS
 from workbench.pipeline._config import PipelineConfig
 
 #: feature families that read the index instrument: left out of a run on a dataset without one
@@ -150,25 +149,26 @@ def _check_evaluation(config: PipelineConfig, name: str, n_names: int) -> list[s
     return problems
 
 
-def _model_setting(config: PipelineConfig, key: str) -> Any:
-    """A LightGBM setting as the run will use it: the configured value or the model's default."""
-    if key in config.model.params:
-        return config.model.params[key]
-    return inspect.signature(LightGBMModel.__init__).parameters[key].default
-
-
 def _check_model(config: PipelineConfig, name: str, first_fold_events: int, train_days: int,
                  n_names: int) -> str | None:
-    """LightGBM's ``min_child_samples`` against the first fold: a split needs two leaves of that many events
-    (after early stopping's held-out share), or every tree is a constant and the model says nothing."""
-    min_child = _model_setting(config, "min_child_samples")
-    leaves = _model_setting(config, "num_leaves")
-    held_out = _model_setting(config, "validation_fraction") if _model_setting(config, "early_stopping_rounds") else 0
-    fitted = int(first_fold_events * (1.0 - held_out))
-    if 2 * min_child <= fitted:
-        return None
-    suggestion = max(5, fitted // (2 * leaves))
-    return (f"model.params.min_child_samples = {min_child} leaves no split possible: the first fold fits at most "
-            f"{fitted:,} events ({train_days} sessions of {n_names} names in dataset {name!r}, one event every "
-            f"{config.labels.event_every} minutes) and a split needs 2 × min_child_samples; set "
-            f"model.params.min_child_samples to {suggestion}")
+    """Each LightGBM model's ``min_child_samples`` against the first fold: a split needs two leaves of that many
+    events (after early stopping's held-out share), or every tree is a constant and the model says nothing."""
+    kind = MODEL_KINDS["lightgbm"]
+    lightgbm = [k for k, spec in enumerate(config.model.specs) if spec.kind == "lightgbm"]
+    for k in lightgbm:
+        spec = config.model.specs[k]
+        setting = {param: spec.params.get(param, kind.default(param)) for param in
+                   ("min_child_samples", "num_leaves", "validation_fraction", "early_stopping_rounds")}
+        min_child, leaves = setting["min_child_samples"], setting["num_leaves"]
+        held_out = setting["validation_fraction"] if setting["early_stopping_rounds"] else 0
+        fitted = int(first_fold_events * (1.0 - held_out))
+        if 2 * min_child <= fitted:
+            continue
+        own = "min_child_samples" in (config.model.models[k].get("params") or {})
+        where = f"model.models[{k}].params" if own or k != lightgbm[0] else "model.params"
+        suggestion = max(5, fitted // (2 * leaves))
+        return (f"{where}.min_child_samples = {min_child} leaves no split possible for {spec.name}: the first fold "
+                f"fits at most {fitted:,} events ({train_days} sessions of {n_names} names in dataset {name!r}, one "
+                f"event every {config.labels.event_every} minutes) and a split needs 2 × min_child_samples; set "
+                f"{where}.min_child_samples to {suggestion}")
+    return None

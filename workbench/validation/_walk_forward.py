@@ -131,7 +131,8 @@ class WalkForward(BaseCrossValidator):
                 f"not enough data for one walk-forward fold: the data has {times.n_bars} bars in "
                 f"{len(_unit_starts(times, True)) - 1} session(s), but a fold needs {self._train_len} train "
                 f"{units[self._train_in_days]} + {self._embargo} embargo bars + {self._test_len} test "
-                f"{units[self._test_in_days]}; shorten the windows or pass more data"
+                f"{units[self._test_in_days]} (a bar here is one distinct bar time across tickers, i.e. a minute); "
+                "shorten the windows (train_days/train_bars, test_days/test_bars, embargo) or pass more sessions"
             )
         folds = np.arange(feasible[0], n_candidates, self._step)
         return _Windows(
@@ -155,7 +156,7 @@ class WalkForward(BaseCrossValidator):
                     raise DataValidationError(
                         f"walk-forward fold {fold} (test from {pd.Timestamp(int(times.bar_ns[b]), tz='UTC')}) has "
                         "no training row left: every label in its train window reaches the test start; use a "
-                        "longer train window, a larger embargo or shorter labels"
+                        "longer train window (train_days/train_bars), a larger embargo or shorter labels"
                     )
             yield train, np.sort(order[starts[b] : starts[windows.test_stop[fold]]])
 
