@@ -66,8 +66,9 @@ def test_a_split_is_a_return_only_when_the_actions_are_left_out_on_purpose(histo
 
 def test_context_is_a_mapping_of_the_tables_the_features_read(history) -> None:
     bars, tickers, _ = history
-    with pytest.raises(ValueError, match=r"unknown context table\(s\) \['rates'\]; the features read \['vix'\]"):
-        compute(bars, SPEC, corporate_actions=None, universe=tickers, context={"rates": pd.DataFrame()})
+    with pytest.raises(ValueError, match=r"unknown context table\(s\) \['rate'\]; the features read "
+                                         r"\['vix', 'rates', 'macro_events'\]"):
+        compute(bars, SPEC, corporate_actions=None, universe=tickers, context={"rate": pd.DataFrame()})
     with pytest.raises(TypeError, match=r"context must map a table name to its rows, e.g. \{'vix': vix\}"):
         compute(bars, SPEC, corporate_actions=None, universe=tickers, context=pd.DataFrame())
 
@@ -78,7 +79,7 @@ def test_dataset_inputs_carry_everything_the_dataset_has(market: Dataset) -> Non
     stock = market.corporate_actions["ticker"].iloc[0]
     inputs = dataset_inputs(market)
     assert set(inputs) == {"corporate_actions", "universe", "context", "ref_close", "ref_date"}
-    assert set(inputs["context"]) == {"vix"}
+    assert set(inputs["context"]) == {"vix", "rates", "macro_events"}
     bars = market.bars([stock, "SPY"])
     ours = compute(bars, FeatureSpec.default(), **inputs)
     theirs = compute_dataset(market, FeatureSpec.default(), tickers=[stock])

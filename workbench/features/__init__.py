@@ -3,6 +3,7 @@ incrementally on a stream (:class:`OnlineFeatureEngine`) by the same kernels, wi
 
 from workbench.features._arrival import REFUSAL_REASONS, Submission
 from workbench.features._compute import compute
+from workbench.features._context import CONTEXTS, ContextSeries
 from workbench.features._engine import OnlineFeatureEngine
 from workbench.features._inputs import compute_dataset, dataset_inputs
 from workbench.features._rows import BarBatch
@@ -13,6 +14,8 @@ from workbench.features.frac_diff import MinOrderResult, ffd_weights, frac_diff_
 __all__ = [
     "AdjustmentBook",
     "BarBatch",
+    "CONTEXTS",
+    "ContextSeries",
     "Feature",
     "FeatureSpec",
     "FeatureUniverse",

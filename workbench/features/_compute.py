@@ -2,8 +2,9 @@
 
 The dataset inputs — corporate actions, the universe (sectors, sizes, the index flag) and the context
 tables — are required arguments: without corporate actions a split shows up as a return, without a
-universe the sector and size features are NaN, without context the VIX feature is. A caller passes them
-(``**dataset_inputs(dataset)``), or passes ``None`` on purpose, or uses ``compute_dataset(dataset)``.
+universe the sector and size features are NaN, without context the VIX, rate and macro-calendar features
+are. A caller passes them (``**dataset_inputs(dataset)``), or passes ``None`` on purpose, or uses
+``compute_dataset(dataset)``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from workbench.features._context import check_context_names
 from workbench.features._engine import OnlineFeatureEngine
 from workbench.features._spec import FeatureSpec
 from workbench.features._universe import FeatureUniverse
-from workbench.pit import asof_join
 
-#: the context tables the kernels read, by name
-CONTEXT_TABLES = ("vix",)
 DATASET_INPUTS = ("corporate_actions", "universe", "context")
 
 
@@ -44,10 +42,15 @@ def compute(bars: pd.DataFrame, spec: FeatureSpec | None = None, *,
     ``bars`` are raw, as traded (``Dataset.bars(adjust="raw")``). ``corporate_actions`` make the features
     adjust on ex-dates exactly as the live engine does (None: no actions, raw prices are taken as continuous).
     ``universe`` is a ``tickers.parquet``-like frame, a list of symbols or a :class:`FeatureUniverse` (None:
-    the tickers present in ``bars``, with no sectors or sizes). ``context`` maps a context table's name
-    (``"vix"``: ``available_at``, ``vix``) to its rows, joined point-in-time with
-    :func:`workbench.pit.asof_join` (None: no context). ``ref_close``/``ref_date``: the close the universe's
-    ``market_cap`` was measured at. ``threads``: see :class:`OnlineFeatureEngine`.
+    the tickers present in ``bars``, with no sectors or sizes). ``context`` maps context table names
+    (``vix``, ``rates``, ``macro_events``: see :data:`~workbench.features._context.CONTEXTS`) to their rows
+    (None: no context); each row is visible to a bar from its ``available_at`` on, exactly as in
+    :func:`workbench.pit.asof_join`. ``ref_close``/``ref_date``: the close the universe's ``market_cap`` was
+    measured at. ``threads``: see :class:`OnlineFeatureEngine`.
+
+    This is the online engine run over all of history through its public API: a fresh engine is given
+    every context table with :meth:`~OnlineFeatureEngine.update_context`, then every bar with one
+    :meth:`~OnlineFeatureEngine.update`, so batch and online share each lookup and kernel.
 
     Raises
     ------
@@ -64,29 +67,20 @@ def compute(bars: pd.DataFrame, spec: FeatureSpec | None = None, *,
         if "ticker" not in bars:
             raise ValueError("bars have no 'ticker' column")
         universe = sorted(bars["ticker"].astype(str).unique())
+    tables = _context_tables(context)
     engine = OnlineFeatureEngine(spec, universe, corporate_actions=corporate_actions, ref_close=ref_close,
                                  ref_date=ref_date, threads=threads)
-    return engine._frame(bars, _asof_vix(_context_table(context, "vix")))
+    for name, table in tables.items():
+        engine.update_context(name, table)
+    return engine.update(bars)
 
 
-def _context_table(context: Mapping[str, pd.DataFrame] | None, name: str) -> pd.DataFrame | None:
-    """One table of ``context``; a name the kernels do not read is refused rather than ignored."""
+def _context_tables(context: Mapping[str, pd.DataFrame] | None) -> Mapping[str, pd.DataFrame]:
+    """The ``context`` tables by name; names the features do not know are refused rather than ignored."""
     if context is None:
-        return None
+        return {}
     if not isinstance(context, Mapping):
         raise TypeError(f"context must map a table name to its rows, e.g. {{'vix': vix}}, or be None; got "
                         f"{type(context).__name__}")
-    unknown = sorted(set(context) - set(CONTEXT_TABLES))
-    if unknown:
-        raise ValueError(f"unknown context table(s) {unknown}; the features read {list(CONTEXT_TABLES)}")
-    return context.get(name)
-
-
-def _asof_vix(vix: pd.DataFrame | None):
-    def lookup(ts: np.ndarray) -> np.ndarray:
-        if vix is None:
-            return np.full(len(ts), np.nan)
-        stamps = pd.DataFrame({"ts": pd.DatetimeIndex(ts.astype("datetime64[ns]")).tz_localize("UTC")})
-        return asof_join(stamps, vix, on="available_at", columns=["vix"])["vix"].to_numpy(dtype=float)
-
-    return lookup
+    check_context_names(context)
+    return context

@@ -6,23 +6,25 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from workbench.data._schema import require_columns
 from workbench.errors import DataValidationError
 from workbench.features._arrival import NO_WATERMARK, MinuteBuffer, Submission, check_direct_arrival
+from workbench.features._context import CONTEXTS, ContextSeries, check_context_names
 from workbench.features._lanes import PARALLEL_MIN_ROWS, KernelLanes, default_threads
 from workbench.features._rows import NS_PER_MINUTE, BarBatch, Rows, TickerClock, prepare_rows
 from workbench.features._spec import FeatureSpec
 from workbench.features._universe import AdjustmentBook, FeatureUniverse
 from workbench.features.families import Family, State, family_for
 
-SNAPSHOT_VERSION = 3  # 2: previous closes held as log closes; 3: the minute buffer and watermark
-VixLookup = Callable[[np.ndarray], np.ndarray]
+#: 2: previous closes held as log closes; 3: the minute buffer and watermark; 4: every context table
+#: (``context.<name>.*``) in place of the VIX alone
+SNAPSHOT_VERSION = 4
 
 
 class OnlineFeatureEngine:
@@ -71,10 +73,9 @@ class OnlineFeatureEngine:
         self.states: list[State] = [f.new_state(self.universe) for f in self.families]
         self.clock = TickerClock.empty(self.universe.n)
         self._buffer = MinuteBuffer(self.universe.n)
-        self._vix_available = np.zeros(0, dtype=np.int64)
-        self._vix_values = np.zeros(0)
+        self._context = {name: ContextSeries(name) for name in CONTEXTS}
         self._columns = tuple(c for f in self.families for c in f.columns)
-        self._reads_vix = any(f.reads_vix for f in self.families)
+        self._reads_context = tuple(name for name in CONTEXTS if any(name in f.reads_context for f in self.families))
         self._lanes = KernelLanes(default_threads() if threads is None else threads)
         bounds = np.cumsum([0] + [len(f.columns) for f in self.families])
         self._slices = list(zip(bounds[:-1], bounds[1:], strict=True))
@@ -89,29 +90,21 @@ class OnlineFeatureEngine:
     # -- context ---------------------------------------------------------------------------------
 
     def update_context(self, name: str, table: pd.DataFrame) -> None:
-        """Append published context values (``available_at`` and the value column ``name``), in time order."""
-        if name != "vix":
-            raise ValueError(f"unknown context {name!r}; the engine reads 'vix'")
-        require_columns(table, ["available_at", name], f"context {name!r}")
-        if not isinstance(table["available_at"].dtype, pd.DatetimeTZDtype):
-            raise DataValidationError(f"context {name!r}: available_at must be timezone-aware")
-        stamps = table["available_at"].dt.tz_convert("UTC").array.as_unit("ns").asi8
-        values = table[name].to_numpy(dtype=float)
-        order = np.argsort(stamps, kind="stable")
-        stamps, values = stamps[order], values[order]
-        if len(self._vix_available) and len(stamps) and stamps[0] < self._vix_available[-1]:
-            raise DataValidationError(
-                f"context {name!r}: a value published at {pd.Timestamp(stamps[0], tz='UTC')} is older than the "
-                f"last one already received ({pd.Timestamp(self._vix_available[-1], tz='UTC')})")
-        self._vix_available = np.concatenate([self._vix_available, stamps])
-        self._vix_values = np.concatenate([self._vix_values, values])
+        """Append newly published rows of context table ``name`` (a key of
+        :data:`~workbench.features._context.CONTEXTS`: ``vix``, ``rates``, ``macro_events``), in
+        publication order: ``available_at`` (tz-aware) and the table's value columns.
 
-    def _vix_at(self, ts: np.ndarray) -> np.ndarray:
-        """Last value published at or before each time (NaN before the first)."""
-        if not len(self._vix_available):
-            return np.full(len(ts), np.nan)
-        position = np.searchsorted(self._vix_available, ts, side="right") - 1
-        return np.where(position >= 0, self._vix_values[np.maximum(position, 0)], np.nan)
+        A bar sees the rows published at or before its end that were appended before it was processed; to
+        equal batch, feed each row before the bars of the minutes after its ``available_at``. A row
+        published before the last one held is refused (see :meth:`ContextSeries.append`).
+        """
+        check_context_names([name])
+        self._context[name].append(table)
+
+    @property
+    def context(self) -> Mapping[str, ContextSeries]:
+        """The context series held, by table name (read-only; grow them with :meth:`update_context`)."""
+        return MappingProxyType(self._context)
 
     # -- bars ------------------------------------------------------------------------------------
 
@@ -119,13 +112,13 @@ class OnlineFeatureEngine:
         """Feature rows for ``bars`` (same index and order as the input). Raw, as-traded prices."""
         batch = self.batch(bars)
         check_direct_arrival(batch, self.universe, self.clock, self._buffer)
-        return self._to_frame(self._advance(batch, self._vix_at), bars.index)
+        return self._to_frame(self._advance(batch), bars.index)
 
     def update_batch(self, batch: BarBatch) -> np.ndarray:
         """The live scorer's fast path: the feature matrix of an unpacked batch, in its order (float64,
         categoricals as codes, NaN for none)."""
         check_direct_arrival(batch, self.universe, self.clock, self._buffer)
-        return self._advance(batch, self._vix_at)
+        return self._advance(batch)
 
     def batch(self, bars: pd.DataFrame) -> BarBatch:
         """Unpack a bar frame for :meth:`update_batch` (validates columns, timestamps and tickers)."""
@@ -205,14 +198,15 @@ class OnlineFeatureEngine:
             raise ValueError(f"the watermark cannot move back from {pd.Timestamp(self._buffer.closed, tz='UTC')} "
                              f"to {pd.Timestamp(through, tz='UTC')}")
         batch = self._buffer.through(through)
-        values = self._advance(batch, self._vix_at) if len(batch) else np.empty((0, len(self._columns)))
+        values = self._advance(batch) if len(batch) else np.empty((0, len(self._columns)))
         self._buffer.close(through)  # only once processed: a failure leaves the minutes open
         return batch, values
 
     # -- the kernels -----------------------------------------------------------------------------
 
-    def _advance(self, batch: BarBatch, vix_at: VixLookup) -> np.ndarray:
-        rows = prepare_rows(batch, self.universe, self.book, self.clock, vix_at if self._reads_vix else None)
+    def _advance(self, batch: BarBatch) -> np.ndarray:
+        rows = prepare_rows(batch, self.universe, self.book, self.clock,
+                            {name: self._context[name] for name in self._reads_context})
         # feature-major storage: each kernel writes a column as one contiguous run of rows
         out = np.empty((len(self._columns), len(rows)))
         self._lanes.run(self._tasks(rows, out))
@@ -239,10 +233,6 @@ class OnlineFeatureEngine:
                 tasks.append(((k, h), partial(family.run, pieces[(a, b)], state, target[:, a:b].T)))
         return tasks
 
-    def _frame(self, bars: pd.DataFrame, vix_at: VixLookup) -> pd.DataFrame:
-        """All of ``bars`` at once (batch :func:`~workbench.features.compute`'s entry)."""
-        return self._to_frame(self._advance(self.batch(bars), vix_at), bars.index)
-
     def _to_frame(self, values: np.ndarray, index: pd.Index) -> pd.DataFrame:
         # one zero-copy float block (feature-major underneath), then the categoricals swapped in
         frame = pd.DataFrame(values, index=index, columns=list(self._columns), copy=False)
@@ -260,9 +250,10 @@ class OnlineFeatureEngine:
         bars and watermark). Equal states give equal bytes."""
         arrays: dict[str, np.ndarray] = {
             "clock.last_ts": self.clock.last_ts, "clock.last_session": self.clock.last_session,
-            "clock.last_close": self.clock.last_close, "vix.available": self._vix_available,
-            "vix.values": self._vix_values, **self._buffer.state(),
+            "clock.last_close": self.clock.last_close, **self._buffer.state(),
         }
+        for name, series in self._context.items():
+            arrays.update({f"context.{name}.{key}": value for key, value in series.state().items()})
         for k, state in enumerate(self.states):
             arrays.update({f"family{k}.{name}": value for name, value in state.items()})
         meta = {"version": SNAPSHOT_VERSION, "spec": self.spec.to_json(), "fingerprint": self.spec.fingerprint,
@@ -274,16 +265,20 @@ class OnlineFeatureEngine:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             meta = json.loads(data["__meta__"].tobytes().decode())
             if meta.get("version") != SNAPSHOT_VERSION:
-                raise ValueError(f"snapshot version {meta.get('version')} is not supported")
+                raise ValueError(f"snapshot version {meta.get('version')} is not supported (this engine writes and "
+                                 f"reads version {SNAPSHOT_VERSION}); rebuild the engine from history and take a "
+                                 "new snapshot")
             if meta["fingerprint"] != self.spec.fingerprint:
                 raise ValueError(f"snapshot was taken with spec {meta['fingerprint']}, this engine runs "
                                  f"{self.spec.fingerprint}")
             if meta["tickers"] != [str(t) for t in self.universe.tickers]:
                 raise ValueError("snapshot was taken with a different ticker universe")
+            context = {name: ContextSeries.from_state(name, {
+                key.removeprefix(f"context.{name}."): data[key] for key in data.files
+                if key.startswith(f"context.{name}.")}) for name in CONTEXTS}
             self.clock = TickerClock(data["clock.last_ts"].copy(), data["clock.last_session"].copy(),
                                      data["clock.last_close"].copy())
-            self._vix_available = data["vix.available"].copy()
-            self._vix_values = data["vix.values"].copy()
+            self._context = context
             self._buffer = MinuteBuffer.from_state(self.universe.n, {name: data[name] for name in data.files
                                                                      if name.startswith("buffer.")})
             for k, state in enumerate(self.states):

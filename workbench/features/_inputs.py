@@ -1,5 +1,5 @@
 """What a lake dataset contributes to the features beyond bars: the universe, corporate actions, the
-point-in-time VIX and the reference close of ``market_cap`` — gathered once for ``compute`` and the
+point-in-time context tables and the reference close of ``market_cap`` — gathered once for ``compute`` and the
 online engine alike."""
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ import pandas as pd
 from workbench.data import Dataset
 from workbench.errors import DatasetNotFoundError
 from workbench.features._compute import compute
+from workbench.features._context import CONTEXTS
 from workbench.features._spec import FeatureSpec
 
 
 def dataset_inputs(dataset: Dataset | str) -> dict[str, Any]:
     """Keyword arguments for :func:`compute` from ``dataset``: ``corporate_actions``, ``universe`` (the ticker
-    table), ``context`` (``{"vix": ...}``, or None when the dataset has no VIX table), ``ref_close`` and
+    table), ``context`` (each context table the features read that the dataset has — ``vix``, ``rates``,
+    ``macro_events`` — or None when it has none), ``ref_close`` and
     ``ref_date``. :class:`OnlineFeatureEngine` takes the same but ``context`` (it is fed with
     ``update_context``), with ``universe`` as its ``tickers``.
 
@@ -31,12 +33,14 @@ def dataset_inputs(dataset: Dataset | str) -> dict[str, Any]:
     first: dt.date = dataset.dates[0]
     ref = dataset.sql("SELECT ticker, arg_min(close, ts) AS close FROM bars WHERE date = ? GROUP BY ticker",
                       [first])
-    try:
-        vix = dataset.context("vix")
-    except DatasetNotFoundError:
-        vix = None
+    context = {}
+    for name in CONTEXTS:
+        try:
+            context[name] = dataset.context(name)
+        except DatasetNotFoundError:
+            continue
     return {"universe": dataset.tickers, "corporate_actions": dataset.corporate_actions,
-            "context": None if vix is None else {"vix": vix},
+            "context": context or None,
             "ref_close": ref.set_index("ticker")["close"], "ref_date": first}
 
 

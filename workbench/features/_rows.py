@@ -10,7 +10,7 @@ then run without any sort, and only the cross-sectional families see a time-orde
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import NoReturn
@@ -30,6 +30,7 @@ from workbench.data._schema import (
     require_columns,
 )
 from workbench.errors import DataValidationError, UnknownTickerError
+from workbench.features._context import ContextSeries
 from workbench.features._universe import AdjustmentBook, FeatureUniverse
 
 NS_PER_MINUTE = 60 * 1_000_000_000
@@ -121,7 +122,7 @@ class Rows:
     price_factor: np.ndarray  # multiply price state by this before using the bar (ex-date adjustment)
     volume_factor: np.ndarray
     log_shares: np.ndarray
-    vix: np.ndarray  # empty when no family reads it
+    context: Mapping[str, ContextSeries]  # the point-in-time context tables some family reads, by name
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
@@ -149,9 +150,8 @@ class Rows:
     def slice(self, start: int, stop: int) -> Rows:
         """Rows ``start:stop`` as views (for a per-ticker kernel working on a ticker range)."""
         sliced = {f.name: getattr(self, f.name)[start:stop] for f in fields(self)
-                  if f.name not in ("in_input_order", "index_row", "vix")}
-        vix = self.vix[start:stop] if len(self.vix) else self.vix
-        return replace(self, **sliced, vix=vix)
+                  if f.name not in ("in_input_order", "index_row", "context")}
+        return replace(self, **sliced)
 
     @cached_property
     def log_close(self) -> np.ndarray:
@@ -314,13 +314,13 @@ def _check_order(batch: BarBatch, universe: FeatureUniverse, clock: TickerClock)
 
 
 def prepare_rows(batch: BarBatch, universe: FeatureUniverse, book: AdjustmentBook, clock: TickerClock,
-                 vix_at: Callable[[np.ndarray], np.ndarray] | None) -> Rows:
+                 context: Mapping[str, ContextSeries]) -> Rows:
     """Validate ``batch`` and derive every per-row input; advances ``clock``.
 
     Raises a :class:`~workbench.errors.DataValidationError` naming the ticker and timestamp for
     invalid prices, timestamps off the minute grid, duplicate bars or bars not newer than what ``clock``
-    has seen, or bars outside the session; nothing is advanced when the batch is refused. ``vix_at`` is
-    None when no feature reads the volatility index (``Rows.vix`` is then empty).
+    has seen, or bars outside the session; nothing is advanced when the batch is refused. ``context`` is
+    passed through to the families that read it (they look values up as of each row's ``ts``).
     """
     codes = problem_codes(batch.columns)
     bad = np.flatnonzero(codes)
@@ -359,5 +359,5 @@ def prepare_rows(batch: BarBatch, universe: FeatureUniverse, book: AdjustmentBoo
         minutes_to_close=minutes_to_close, day_of_week=dow,
         sector=universe.sector_code[ticker], new_session=new_session, price_factor=price_factor,
         volume_factor=volume_factor, log_shares=log_shares,
-        vix=vix_at(ts) if vix_at is not None else np.empty(0), **dict(zip(BAR_VALUE_COLUMNS, columns, strict=True)),
+        context=context, **dict(zip(BAR_VALUE_COLUMNS, columns, strict=True)),
     )

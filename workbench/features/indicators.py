@@ -30,7 +30,7 @@ def _series_rows(close: ArrayLike, high: ArrayLike | None = None, low: ArrayLike
                 minute=np.arange(n, dtype=np.int64), session=zeros,
                 minute_of_session=zeros, minutes_to_close=zeros, day_of_week=zeros, sector=zeros,
                 new_session=np.zeros(n, dtype=np.bool_), price_factor=ones, volume_factor=ones,
-                log_shares=nan, vix=nan, open=c, high=np.asarray(high if high is not None else c, dtype=float),
+                log_shares=nan, context={}, open=c, high=np.asarray(high if high is not None else c, dtype=float),
                 low=np.asarray(low if low is not None else c, dtype=float), close=c,
                 volume=np.asarray(volume if volume is not None else nan, dtype=float), vwap=nan, bid=nan, ask=nan,
                 bid_size=nan, ask_size=nan)

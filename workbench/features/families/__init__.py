@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from workbench.features._spec import Feature
 from workbench.features.families._base import Family, State
-from workbench.features.families.context import Categories, LogMarketCap, SessionClock, VolatilityIndex
+from workbench.features.families.context import (
+    Categories,
+    LogMarketCap,
+    MacroEventProximity,
+    SessionClock,
+    ShortRate,
+    VolatilityIndex,
+)
 from workbench.features.families.cross_asset import Beta, IndexLags, SectorLags
 from workbench.features.families.memory import FracDiff
 from workbench.features.families.microstructure import Imbalance, SpreadBps
@@ -16,7 +23,7 @@ FAMILIES: dict[str, type[Family]] = {
     cls.kind: cls
     for cls in (LogReturn, RateOfChange, RSI, MACD, Bollinger, ATR, RealizedVol, OBVZ, VolumeZTimeOfDay,
                 VWAPDeviation, SpreadBps, Imbalance, FracDiff, IndexLags, SectorLags, Beta, SessionClock,
-                VolatilityIndex, LogMarketCap, Categories)
+                VolatilityIndex, ShortRate, MacroEventProximity, LogMarketCap, Categories)
 }
 
 

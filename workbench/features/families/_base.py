@@ -30,8 +30,8 @@ class Family(ABC):
     categorical: ClassVar[bool] = False
     #: reads other tickers' bars (visits ``rows.time_order``): never split by ticker range across threads
     cross_sectional: ClassVar[bool] = False
-    #: reads ``Rows.vix`` (the point-in-time volatility index is looked up only when some family does)
-    reads_vix: ClassVar[bool] = False
+    #: the context tables (keys of ``workbench.features._context.CONTEXTS``) read from ``Rows.context``
+    reads_context: ClassVar[tuple[str, ...]] = ()
     #: how the family treats session boundaries, halts/missing minutes and splits (documentation)
     semantics: ClassVar[str] = ""
 
