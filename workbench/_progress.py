@@ -16,6 +16,8 @@ from tqdm import tqdm as terminal_tqdm
 from tqdm.auto import tqdm as auto_tqdm
 
 _OPEN: weakref.WeakSet[Any] = weakref.WeakSet()
+#: whether tqdm.auto picked the Jupyter widget (it does inside a kernel with ipywidgets)
+_IN_NOTEBOOK = any(cls.__module__ == "tqdm.notebook" for cls in auto_tqdm.__mro__)
 
 
 class PlainProgress:
@@ -79,7 +81,7 @@ def progress(iterable: Iterable[Any] | None = None, *, desc: str, total: int | N
         return terminal_tqdm(iterable, desc=desc, total=total, unit=unit, disable=True)
     if _is_terminal(stream):
         bar = terminal_tqdm(iterable, desc=desc, total=total, unit=unit, file=stream)
-    elif auto_tqdm is not terminal_tqdm and file is None:  # tqdm.auto chose the notebook widget
+    elif file is None and _IN_NOTEBOOK:
         bar = auto_tqdm(iterable, desc=desc, total=total, unit=unit)
     else:
         bar = PlainProgress(iterable, desc=desc, total=total, unit=unit, file=stream)

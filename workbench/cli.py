@@ -2,36 +2,62 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import resource
 import shutil
+import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import click
 
-from workbench.cli_metadata import actions, tickers
-from workbench.errors import WorkbenchError
+import workbench
+from workbench.cli_config import config, load_config_text
+from workbench.cli_errors import FriendlyGroup, QueryError, check_writable, sql_error
+from workbench.cli_metadata import actions, lake_folder, tickers
 
-EXPECTED_ERRORS = (WorkbenchError, ValueError, KeyError, FileExistsError, FileNotFoundError)
+PACKAGE = "quant-workbench"
 
 
-class FriendlyGroup(click.Group):
-    """A click group that turns the workbench's input errors into one clear line instead of a traceback."""
+def code_version() -> str:
+    """The installed package version and, in a git checkout, the commit (``+dirty`` with uncommitted changes
+    to tracked files): what ``wb --version`` prints."""
+    try:
+        version = metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        version = "unknown (not installed; pip install -e .)"
+    root = Path(workbench.__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return version
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "diff", "--quiet", "HEAD", "--"], capture_output=True,
+                               timeout=5).returncode != 0
+    except (OSError, subprocess.SubprocessError):
+        return version
+    return f"{version} (git {commit}{'+dirty' if dirty else ''})"
 
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except EXPECTED_ERRORS as exc:
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            raise click.ClickException(f"{type(exc).__name__}: {message}") from exc
+
+def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"wb {code_version()}")
+        ctx.exit()
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Print the package version and git commit, then exit.")
 def main() -> None:
     """Quant research workbench: build and query the data lake, run research jobs and benchmarks."""
+
+
+main.add_command(config)  # wb config template
 
 
 @main.group(cls=FriendlyGroup)
@@ -62,6 +88,7 @@ def data_synth(n_tickers: int, n_days: int, seed: int, name: str, start: str | N
     overrides = {k: v for k, v in {"start": start, "signal_strength": signal_strength,
                                    "lead_lag_strength": lead_lag_strength}.items() if v is not None}
     config = SynthConfig(n_tickers=n_tickers, n_days=n_days, seed=seed, signal=not no_signal, **overrides)
+    lake_folder(write=True)
     started = time.perf_counter()
     path = build_synthetic_market(config, name, overwrite=overwrite, progress=not quiet)
     click.echo(f"built {name!r} at {path} in {time.perf_counter() - started:.1f}s")
@@ -97,6 +124,7 @@ def data_import(fmt: str, paths: tuple[Path, ...], name: str, on_bad: str, mappi
     """
     from workbench.data.importers import import_files
 
+    lake_folder(write=True)
     column_map = None
     if mapping:
         pairs = [item.split("=", 1) for item in mapping.split(",") if item.strip()]
@@ -117,27 +145,63 @@ def data_summary(name: str, no_facts: bool) -> None:
     from workbench.data import Dataset
     from workbench.data._summary import format_summary, summarize
 
+    lake_folder(write=False)
     click.echo(format_summary(summarize(Dataset(name), facts=not no_facts)))
 
 
 @data.command("list")
 def data_list() -> None:
-    """List the datasets of the lake."""
-    from workbench.data import datasets_root
+    """List the datasets of the lake: sessions (first..last), tickers, rows and fingerprint of each."""
+    from workbench.data._catalog import catalog, format_catalog
 
-    root = datasets_root()
-    names = sorted(p.name for p in root.glob("*") if (p / "bars").is_dir())
-    click.echo("\n".join(names) if names else f"no datasets under {root}")
+    root = lake_folder(write=False)
+    entries = catalog(root)
+    click.echo(format_catalog(entries) if entries else f"no datasets under {root}")
 
 
 @data.command("sql")
 @click.argument("name")
 @click.argument("query")
-def data_sql(name: str, query: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table: aligned text (first and last 30 rows of long results); csv: every row; json: an array "
+                   "of row objects. The row count goes to stderr, so csv/json output stays clean.")
+def data_sql(name: str, query: str, fmt: str) -> None:
     """Run ad-hoc SQL on a dataset (views: bars, tickers, corporate_actions, vix, rates, macro_events)."""
+    import duckdb
+
     from workbench.data import Dataset
 
-    click.echo(Dataset(name).sql(query).to_string(max_rows=60))
+    lake_folder(write=False)
+    ds = Dataset(name)
+    tables = [row[0] for row in ds.connection.execute(
+        "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()]
+    try:
+        if not duckdb.extract_statements(query):
+            raise QueryError(f"empty query (nothing but whitespace or comments); pass a statement such as \"SELECT "
+                             f"count(*) FROM bars\" (tables: {', '.join(tables)})")
+        frame = ds.sql(query)
+    except duckdb.Error as exc:
+        raise sql_error(exc, ds.name, tables) from exc
+    click.echo(_format_frame(frame, fmt), nl=fmt == "table")
+    click.echo(f"{len(frame):,} row{'' if len(frame) == 1 else 's'}", err=True)
+
+
+def _format_frame(frame: Any, fmt: str) -> str:
+    """A query result as text: an aligned table, CSV, or a JSON array of records (dates ISO, NaN as null)."""
+    import pandas as pd
+
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    if fmt == "json":
+        frame = frame.copy()
+        for column in frame.columns:  # DATE columns as ISO dates, not as midnights
+            values = frame[column]
+            if values.dtype == object:
+                frame[column] = [v.isoformat() if isinstance(v, dt.date) else v for v in values]
+            elif pd.api.types.is_datetime64_dtype(values) and (values.dropna() == values.dropna().dt.normalize()).all():
+                frame[column] = values.dt.strftime("%Y-%m-%d")
+        return frame.to_json(orient="records", date_format="iso") + "\n"
+    return frame.to_string(max_rows=60, index=False) if len(frame.columns) else "(no columns)"
 
 
 @main.command("demo")
@@ -147,10 +211,11 @@ def data_sql(name: str, query: str) -> None:
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--train-days", type=int, default=10, show_default=True, help="Walk-forward training sessions.")
 @click.option("--test-days", type=int, default=2, show_default=True, help="Walk-forward test sessions per fold.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run folder (default: runs/<name>-<config hash>).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
 def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, test_days: int,
-         out: Path | None) -> None:
+         out: Path | None, quiet: bool) -> None:
     """The main job on the embedded defaults: synthetic market -> features -> triple-barrier labels ->
     purged walk-forward LightGBM vs baseline -> metrics, backtests, SHAP -> an HTML report."""
     from workbench.data import Dataset, dataset_path
@@ -158,9 +223,13 @@ def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, tes
     from workbench.data.synth import SynthConfig, build_synthetic_market
     from workbench.pipeline import CVConfig, DataConfig, Pipeline, PipelineConfig
 
-    if not (dataset_path(name, must_exist=False) / "bars").is_dir():
+    building = not (dataset_path(name, must_exist=False) / "bars").is_dir()
+    lake_folder(write=building)
+    _check_run_folder(out)
+    if building:
         click.echo(f"building synthetic dataset {name!r} ({n_tickers} stocks x {n_days} sessions, seed {seed})")
-        build_synthetic_market(SynthConfig(n_tickers=n_tickers, n_days=n_days, seed=seed), name)
+        build_synthetic_market(SynthConfig(n_tickers=n_tickers, n_days=n_days, seed=seed), name,
+                               progress=not quiet)
     else:
         click.echo(f"dataset {name!r} exists; reusing it (delete datasets/{name} to rebuild)")
     facts = summarize(Dataset(name))
@@ -168,23 +237,37 @@ def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, tes
                f"stylized facts: {json.dumps(facts.get('stylized_facts', {}), default=str)}")
     config = PipelineConfig(name=f"demo-{name}", seed=seed, data=DataConfig(dataset=name),
                             cv=CVConfig(train_days=train_days, test_days=test_days))
-    result = Pipeline(config).run(out)
+    result = Pipeline(config).run(out, progress=not quiet)
     click.echo(format_run(result.metrics))
     click.echo(f"report: {result.report}")
 
 
 @main.command("run")
 @click.argument("config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run folder (default: runs/<name>-<config hash>).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def run(config_path: Path, out: Path | None, quiet: bool) -> None:
-    """Run a research pipeline from a JSON config (PipelineConfig.to_json); unknown keys are refused."""
+    """Run a research pipeline from a JSON config (PipelineConfig.to_json, or `wb config template` with its //
+    comments); unknown keys are refused."""
     from workbench.pipeline import Pipeline, PipelineConfig
 
-    result = Pipeline(PipelineConfig.from_json(config_path.read_text())).run(out, progress=not quiet)
+    config = PipelineConfig.from_dict(load_config_text(config_path.read_text(), str(config_path)))
+    lake_folder(write=False)
+    _check_run_folder(out)
+    result = Pipeline(config).run(out, progress=not quiet)
     click.echo(format_run(result.metrics))
     click.echo(f"report: {result.report}")
+
+
+def _check_run_folder(out: Path | None) -> None:
+    """Refuse before any work a run folder (``--out``, else ``$WB_RUNS``) that cannot be written."""
+    from workbench.pipeline import runs_root
+
+    if out is not None:
+        check_writable(out, "--out")
+    else:
+        check_writable(runs_root(), "WB_RUNS" if os.environ.get("WB_RUNS") else "the runs folder")
 
 
 def format_run(metrics: dict[str, Any]) -> str:
@@ -242,6 +325,7 @@ def bench_synth(n_tickers: int, n_days: int, seed: int, as_json: bool) -> None:
     from workbench.data.synth import SynthConfig, build_synthetic_market
 
     name = f"bench-synth-{n_tickers}x{n_days}"
+    lake_folder(write=True)
     started = time.perf_counter()
     path = build_synthetic_market(SynthConfig(n_tickers=n_tickers, n_days=n_days, seed=seed), name,
                                   overwrite=True, progress=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -116,6 +117,23 @@ class Dataset:
             raise DataValidationError(f"dataset {self.name!r} flags {len(flagged)} index instruments {flagged} "
                                       "in tickers.parquet (is_index); keep one")
         return flagged[0] if flagged else None
+
+    @property
+    def fingerprint(self) -> str:
+        """A 16-hex-digit identity of the data a run reads: a hash of the relative path, size and modification
+        time (ns) of every table file (bars, tickers, corporate actions, context; not the quarantine).
+
+        Cheap (no file is opened), the same across re-opens, and different after any write to those tables,
+        e.g. recorded corporate actions or appended bars. A copy of the folder gets a new fingerprint (new
+        mtimes): the safe direction for run identity, which then never mistakes changed data for the same.
+        """
+        files = [*(self.path / "bars").glob("date=*/*.parquet"), *(self.path / "context").glob("*.parquet"),
+                 *(self.path / name for name in ("tickers.parquet", "corporate_actions.parquet"))]
+        digest = hashlib.sha256()
+        for relative, path in sorted((f.relative_to(self.path).as_posix(), f) for f in files if f.is_file()):
+            stat = path.stat()
+            digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()[:16]
 
     @cached_property
     def dates(self) -> list[dt.date]:
