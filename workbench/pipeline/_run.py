@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from workbench._progress import progress as progress_bar
@@ -72,14 +73,16 @@ class Pipeline:
         path = prepare_run_folder(out_dir if out_dir is not None else default_run_folder(config, identity),
                                   overwrite=overwrite)
         started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        write_status(path, "running", started_at=started_at, run_id=identity.run_id)
         try:
+            write_status(path, "running", started_at=started_at, run_id=identity.run_id)
             result = self._stages(dataset, fit, path, progress,
                                   {**identity.to_dict(), "started_at": started_at, "versions": package_versions()})
-        except KeyboardInterrupt:
-            write_status(path, "interrupted", run_id=identity.run_id)
-            raise
         except BaseException as error:
+            if _is_interrupt(error):
+                write_status(path, "interrupted", run_id=identity.run_id)
+                if isinstance(error, KeyboardInterrupt):
+                    raise
+                raise KeyboardInterrupt(f"run interrupted ({error})") from error
             write_status(path, "failed", run_id=identity.run_id, error=f"{type(error).__name__}: {error}")
             raise
         write_status(path, "complete", run_id=identity.run_id)
@@ -113,3 +116,10 @@ class Pipeline:
         finally:
             bar.close()
         return RunResult(path=path, run_metrics=metrics, predictions=folds.predictions)
+
+
+def _is_interrupt(error: BaseException) -> bool:
+    """Ctrl-C: a KeyboardInterrupt, or DuckDB's form of it when it arrives during a query (DuckDB handles the
+    signal itself and raises ``InterruptException`` or ``RuntimeError("Query interrupted")``)."""
+    return isinstance(error, KeyboardInterrupt | duckdb.InterruptException) or (
+        isinstance(error, RuntimeError) and str(error) == "Query interrupted")
