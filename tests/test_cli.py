@@ -67,16 +67,22 @@ def test_bad_input_gets_one_clear_line(lake_root: Path, args: list[str], message
     assert message in result.output and "Traceback" not in result.output
 
 
-def test_demo_builds_the_market_then_runs_the_research_job(lake_root: Path, tmp_path: Path) -> None:
+def test_demo_builds_the_market_then_runs_the_research_job_and_reruns_in_place(
+        lake_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WB_RUNS", str(tmp_path / "runs"))
     runner = CliRunner()
-    args = ["demo", "--name", "demo", "--tickers", "30", "--days", "3", "--train-days", "2", "--test-days", "1"]
-    first = runner.invoke(main, [*args, "--out", str(tmp_path / "first")])
+    args = ["demo", "--name", "demo", "--tickers", "30", "--days", "3", "--train-days", "2", "--test-days", "1",
+            "--quiet"]
+    first = runner.invoke(main, args)
     assert first.exit_code == 0, first.output
     assert "building synthetic dataset 'demo'" in first.output and "stylized facts" in first.output
     assert "purged walk-forward folds" in first.output and "backtest lightgbm" in first.output
-    assert (tmp_path / "first" / "report.html").exists()
-    second = runner.invoke(main, [*args, "--out", str(tmp_path / "second")])
-    assert second.exit_code == 0 and "exists; reusing it" in second.output
+    assert first.stderr == ""  # --quiet: no progress of the build or the run
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert (folder / "report.html").exists()
+    second = runner.invoke(main, args)  # make demo twice: the same run replaces its own folder
+    assert second.exit_code == 0 and "exists; reusing it" in second.output, second.output
+    assert list((tmp_path / "runs").iterdir()) == [folder] and f"report: {folder / 'report.html'}" in second.output
 
 
 @pytest.mark.parametrize("section, message", [

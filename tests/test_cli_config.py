@@ -84,3 +84,8 @@ def test_wb_run_runs_the_template_as_printed(lake_root: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert "purged walk-forward folds" in result.output and (tmp_path / "run" / "report.html").exists()
     assert PipelineConfig.from_json((tmp_path / "run" / "config.json").read_text()).cv.train_days == 2
+    again = runner.invoke(main, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
+    assert again.exit_code == 1 and len(again.output.strip().splitlines()) == 1
+    assert "already holds a run; pass --overwrite" in again.output
+    replaced = runner.invoke(main, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet", "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output

@@ -212,12 +212,16 @@ def _format_frame(frame: Any, fmt: str) -> str:
 @click.option("--train-days", type=int, default=10, show_default=True, help="Walk-forward training sessions.")
 @click.option("--test-days", type=int, default=2, show_default=True, help="Walk-forward test sessions per fold.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Run folder (default: runs/<name>-<config hash>).")
+              help="Run folder (default: runs/<name>-<run id> under the workbench home, or $WB_RUNS).")
+@click.option("--overwrite", is_flag=True, help="Replace the run an --out folder already holds.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, test_days: int,
-         out: Path | None, quiet: bool) -> None:
+         out: Path | None, overwrite: bool, quiet: bool) -> None:
     """The main job on the embedded defaults: synthetic market -> features -> triple-barrier labels ->
-    purged walk-forward LightGBM vs baseline -> metrics, backtests, SHAP -> an HTML report."""
+    purged walk-forward LightGBM vs baseline -> metrics, backtests, SHAP -> an HTML report.
+
+    Re-running replaces the demo's own run folder (runs/<name>-<run id>: the same config, data and code, so the
+    same run); an --out folder that holds a run needs --overwrite."""
     from workbench.data import Dataset, dataset_path
     from workbench.data._summary import summarize
     from workbench.data.synth import SynthConfig, build_synthetic_market
@@ -237,7 +241,7 @@ def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, tes
                f"stylized facts: {json.dumps(facts.get('stylized_facts', {}), default=str)}")
     config = PipelineConfig(name=f"demo-{name}", seed=seed, data=DataConfig(dataset=name),
                             cv=CVConfig(train_days=train_days, test_days=test_days))
-    result = Pipeline(config).run(out, progress=not quiet)
+    result = Pipeline(config).run(out, progress=not quiet, overwrite=overwrite or out is None)
     click.echo(format_run(result.metrics))
     click.echo(f"report: {result.report}")
 
@@ -245,9 +249,10 @@ def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, tes
 @main.command("run")
 @click.argument("config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Run folder (default: runs/<name>-<config hash>).")
+              help="Run folder (default: runs/<name>-<run id> under the workbench home, or $WB_RUNS).")
+@click.option("--overwrite", is_flag=True, help="Replace the run the folder already holds (it is cleared first).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def run(config_path: Path, out: Path | None, quiet: bool) -> None:
+def run(config_path: Path, out: Path | None, overwrite: bool, quiet: bool) -> None:
     """Run a research pipeline from a JSON config (PipelineConfig.to_json, or `wb config template` with its //
     comments); unknown keys are refused."""
     from workbench.pipeline import Pipeline, PipelineConfig
@@ -255,7 +260,7 @@ def run(config_path: Path, out: Path | None, quiet: bool) -> None:
     config = PipelineConfig.from_dict(load_config_text(config_path.read_text(), str(config_path)))
     lake_folder(write=False)
     _check_run_folder(out)
-    result = Pipeline(config).run(out, progress=not quiet)
+    result = Pipeline(config).run(out, progress=not quiet, overwrite=overwrite)
     click.echo(format_run(result.metrics))
     click.echo(f"report: {result.report}")
 
