@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+import workbench
 from tests.pipeline._real_data import small_market
-from workbench._paths import datasets_home, runs_home, workbench_home
-from workbench.data import Dataset
+from workbench._paths import _project_above, datasets_home, runs_home, workbench_home
+from workbench.data import Dataset, datasets_root
 from workbench.pipeline import (
     CVConfig,
     DataConfig,
@@ -45,26 +46,23 @@ def small(lake_root: Path) -> Dataset:
 
 def test_one_root_resolves_datasets_and_runs_from_any_subfolder(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout = Path(workbench.__file__).resolve().parents[1]  # the checkout this package runs from
     project = tmp_path / "project"
     (project / "notebooks" / "deep").mkdir(parents=True)
     (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     for variable in ("WB_HOME", "WB_RUNS", "WB_DATASETS"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.chdir(project / "notebooks" / "deep")  # a kernel started in notebooks/ ...
-    assert workbench_home() == project.resolve()  # ... finds the project root
-    assert runs_home() == runs_root() == project.resolve() / "runs"
-    assert datasets_home() == project.resolve() / "datasets"
+    monkeypatch.chdir(project / "notebooks" / "deep")  # a kernel started in some notebooks/ folder ...
+    assert workbench_home() == checkout  # ... reads and writes the checkout's folders, not notebooks/runs
+    assert runs_home() == runs_root() == checkout / "runs"
+    assert datasets_home() == datasets_root() == checkout / "datasets"
+    assert _project_above(Path.cwd()) == project.resolve()  # outside a checkout: the project above the cwd
     monkeypatch.setenv("WB_HOME", str(tmp_path / "home"))
     assert runs_root() == (tmp_path / "home" / "runs").resolve()
-    assert datasets_home() == (tmp_path / "home" / "datasets").resolve()
+    assert datasets_home() == datasets_root() == (tmp_path / "home" / "datasets").resolve()
     monkeypatch.setenv("WB_RUNS", str(tmp_path / "elsewhere"))
-    assert runs_root() == (tmp_path / "elsewhere").resolve()
-    bare = tmp_path / "bare"
-    bare.mkdir()
-    monkeypatch.delenv("WB_HOME")
-    monkeypatch.chdir(bare)
-    if not any((folder / "pyproject.toml").is_file() for folder in (bare.resolve(), *bare.resolve().parents)):
-        assert workbench_home() == bare.resolve()  # no project above: the current folder
+    monkeypatch.setenv("WB_DATASETS", str(tmp_path / "lake"))
+    assert runs_root() == (tmp_path / "elsewhere").resolve() and datasets_root() == (tmp_path / "lake").resolve()
 
 
 def test_an_existing_run_folder_is_refused_before_any_work(small: Dataset, tmp_path: Path) -> None:

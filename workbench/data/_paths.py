@@ -1,4 +1,5 @@
-"""Where datasets live: ``$WB_DATASETS`` when set, else ``datasets/`` at the project root."""
+"""Where datasets live: ``$WB_DATASETS`` when set, else ``datasets/`` under the workbench home (``$WB_HOME``,
+else the project root)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import os
 import re
 from pathlib import Path
 
+from workbench._paths import datasets_home
 from workbench.errors import DatasetNotFoundError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def datasets_root() -> Path:
     """The folder that holds one sub-folder per dataset."""
-    return Path(os.environ.get("WB_DATASETS", PROJECT_ROOT / "datasets")).expanduser()
+    return datasets_home()  # $WB_DATASETS, else datasets/ under the workbench home (workbench._paths)
 
 
 def dataset_path(name_or_path: str | os.PathLike[str], *, must_exist: bool = True) -> Path:
