@@ -106,3 +106,9 @@ def test_version_prints_the_package_version_and_commit() -> None:
     commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     assert re.fullmatch(rf"wb {re.escape(version)} \(git {commit}(\+dirty)?\)\n", result.output), result.output
+
+
+def test_sql_table_of_no_rows_shows_the_columns(listed: Dataset) -> None:
+    result = CliRunner().invoke(main, ["data", "sql", "listed", "SELECT ticker, close FROM bars WHERE false"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "ticker  close\n" and result.stderr == "0 rows\n"

@@ -201,7 +201,9 @@ def _format_frame(frame: Any, fmt: str) -> str:
             elif pd.api.types.is_datetime64_dtype(values) and (values.dropna() == values.dropna().dt.normalize()).all():
                 frame[column] = values.dt.strftime("%Y-%m-%d")
         return frame.to_json(orient="records", date_format="iso") + "\n"
-    return frame.to_string(max_rows=60, index=False) if len(frame.columns) else "(no columns)"
+    if frame.empty:  # pandas would print "Empty DataFrame ..."; the header says which columns came back
+        return "  ".join(map(str, frame.columns)) or "(no columns)"
+    return frame.to_string(max_rows=60, index=False)
 
 
 @main.command("demo")
