@@ -124,7 +124,7 @@ def data_import(fmt: str, paths: tuple[Path, ...], name: str, on_bad: str, mappi
     """
     from workbench.data.importers import import_files
 
-    lake_folder(write=True)
+    lake_folder(write=True, name=name)
     column_map = None
     if mapping:
         pairs = [item.split("=", 1) for item in mapping.split(",") if item.strip()]
