@@ -85,7 +85,8 @@ def evaluate(config: PipelineConfig, data: ResearchData, result: WalkForwardResu
     names, primary = [spec.name for spec in specs], specs[0].name
     sections: dict[str, dict[str, Any]] = {key: {} for key in (
         "classification", "classification_horizontal", "cross_section", "backtests", "loss_tests", "skill")}
-    figures: dict[str, go.Figure] = {}
+    calibration: dict[str, go.Figure] = {}
+    sensitivity_figures: dict[str, go.Figure] = {}
     horizontal = predictions["barrier"].isin(HORIZONTAL).to_numpy()
     traded = data.prices.since(predictions["ts"].min())  # from the first prediction on, to hold the last
     trading = {"prices": traded, "k": evaluation.top_k, "horizon_bars": horizon, "execution": execution,
@@ -103,7 +104,7 @@ def evaluate(config: PipelineConfig, data: ResearchData, result: WalkForwardResu
                                            "precision_at_k": top.summary().to_dict()}
         sections["skill"][name] = ic_verdict(ics[name], evaluation.alpha)
         results[f"{name} top-{evaluation.top_k} long"] = backtest_top_k(panel, **trading)
-        figures[f"Calibration {name}"] = calibration_figure(calibration_table(predictions["y"], p),
+        calibration[f"Calibration {name}"] = calibration_figure(calibration_table(predictions["y"], p),
                                                             title=f"Reliability of {name}")
         if name == primary:
             long_short = f"{name} top/bottom-{evaluation.top_k} long-short"
@@ -111,7 +112,7 @@ def evaluate(config: PipelineConfig, data: ResearchData, result: WalkForwardResu
             table = execution_sensitivity(panel, long_short=True, delays=evaluation.decay_delays,
                                           cost_multipliers=evaluation.cost_multipliers, **trading)
             sensitivity = {"strategy": long_short, "table": table.to_dict(orient="records")}
-            figures[f"Alpha decay and cost sensitivity ({long_short})"] = sensitivity_figure(table)
+            sensitivity_figures[f"Alpha decay and cost sensitivity ({long_short})"] = sensitivity_figure(table)
     _loss_tests(config, predictions, specs, sections)
     if data.index_ticker is not None:  # without an index instrument there is no benchmark to hold
         first = next(iter(results.values())).equity.index
@@ -119,9 +120,9 @@ def evaluate(config: PipelineConfig, data: ResearchData, result: WalkForwardResu
             traded.select([data.index_ticker]).between(first[0], first[-1]), execution=execution)
     sections["backtests"] = {name: backtest.summary().to_dict() for name, backtest in results.items()}
     daily = {name: daily_ic(ics[name].series) for name in names}
-    figures["Rank IC per minute (cumulative), every model"] = _cumulative_ic_figure(ics)
-    figures["Daily rank IC, every model"] = _daily_ic_figure(daily)
-    figures["Equity"] = equity_figure(results, gross=True)
+    figures = {"Rank IC per minute (cumulative), every model": _cumulative_ic_figure(ics),
+               "Daily rank IC, every model": _daily_ic_figure(daily), "Equity": equity_figure(results, gross=True),
+               **sensitivity_figures, **calibration}  # the report's order: skill, money, calibration
     metrics = RunMetrics(
         name=config.name, fingerprint=config.fingerprint, n_events=len(data.frame),
         models=[{"name": spec.name, "kind": spec.kind} for spec in specs], **sections, sensitivity=sensitivity,
