@@ -4,6 +4,8 @@ match and the valid names when the config is read, before any data is loaded."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,3 +121,15 @@ def test_a_model_list_round_trips_through_json() -> None:
     config = PipelineConfig.from_dict({"model": {"models": models}})
     assert PipelineConfig.from_json(config.to_json()) == config
     assert [s.name for s in config.model.specs] == ["lightgbm", "ridge"]
+
+
+def test_the_sample_model_list_config_is_the_small_universe_one_with_four_models() -> None:
+    """tests/fixtures/pipeline/model_list.json (the README's example) reads as the small-universe config with
+    a model list: LightGBM, the baseline, a strongly regularized logistic and the volatility reference."""
+    fixtures = Path(__file__).parents[1] / "fixtures" / "pipeline"
+    listed = PipelineConfig.from_json((fixtures / "model_list.json").read_text())
+    small = PipelineConfig.from_json((fixtures / "small_universe.json").read_text())
+    assert [(s.name, s.kind) for s in listed.model.specs] == [
+        ("lightgbm", "lightgbm"), ("baseline", "logistic"), ("logistic_l2", "logistic"), ("volatility", "volatility")]
+    assert listed.model.specs[2].params == {"C": 0.01}
+    assert (listed.data, listed.cv, listed.evaluation) == (small.data, small.cv, small.evaluation)
