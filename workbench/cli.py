@@ -244,7 +244,7 @@ def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, tes
     config = PipelineConfig(name=f"demo-{name}", seed=seed, data=DataConfig(dataset=name),
                             cv=CVConfig(train_days=train_days, test_days=test_days))
     result = Pipeline(config).run(out, progress=not quiet, overwrite=overwrite or out is None)
-    click.echo(format_run(result.metrics))
+    click.echo(result.run_metrics.render_text())
     click.echo(f"report: {result.report}")
 
 
@@ -263,7 +263,7 @@ def run(config_path: Path, out: Path | None, overwrite: bool, quiet: bool) -> No
     lake_folder(write=False)
     _check_run_folder(out)
     result = Pipeline(config).run(out, progress=not quiet, overwrite=overwrite)
-    click.echo(format_run(result.metrics))
+    click.echo(result.run_metrics.render_text())
     click.echo(f"report: {result.report}")
 
 
@@ -275,45 +275,6 @@ def _check_run_folder(out: Path | None) -> None:
         check_writable(out, "--out")
     else:
         check_writable(runs_root(), "WB_RUNS" if os.environ.get("WB_RUNS") else "the runs folder")
-
-
-def format_run(metrics: dict[str, Any]) -> str:
-    """The headline numbers of a run: direction skill (rank IC of the signed label return, with its interval),
-    the paired log-loss tests, executable backtests and their alpha decay / cost sensitivity, then the
-    classification metrics on all events and on the horizontal-barrier ones."""
-    execution = metrics["execution"]
-    lines = [f"{metrics['n_events']:,} labelled events, {len(metrics['folds'])} purged walk-forward folds; fills at "
-             f"the {execution['fill_price']} of bar t+{execution['delay_bars']}, {execution['fees_bps']:g} bp fees "
-             f"+ quoted half-spread (quotes known for {execution['quoted_share']:.0%} of bars)"]
-    for model, skill in metrics["skill"].items():
-        ic = metrics["cross_section"][model]["ic"]
-        top = metrics["cross_section"][model]["precision_at_k"]
-        timer = "" if "beats_volatility" not in skill else f"  beats the volatility timer: {skill['beats_volatility']}"
-        lines.append(f"{model:10s} rank IC {skill['ic']:+.4f} [{skill['ci_low']:+.4f}, {skill['ci_high']:+.4f}] "
-                     f"(Newey-West t {ic['t_stat_nw']:.1f}) direction skill: {skill['skill']}{timer}  precision@K "
-                     f"{top['precision']:.3f} vs base rate {top['base_rate']:.3f}")
-    lines += [test["text"] for test in metrics["loss_tests"].values()]
-    if metrics.get("index", {}).get("note"):
-        lines.append(metrics["index"]["note"])
-    if metrics.get("dropped_features"):
-        lines.append("left out of the model inputs (no values in this dataset): " + ", ".join(
-            f"{column} ({reason})" for column, reason in metrics["dropped_features"].items()))
-    for name, backtest in metrics["backtests"].items():
-        trade = backtest["mean_trade_return"]
-        per_trade = "" if trade is None else f"mean trade {1e4 * trade:+.2f} bp, "
-        lines.append(f"backtest {name}: net Sharpe {backtest['sharpe']:.2f} (gross {backtest['gross_sharpe']:.2f}), "
-                     f"{per_trade}return {backtest['total_return']:+.2%}, max drawdown {backtest['max_drawdown']:.2%}")
-    lines.append(f"alpha decay and cost sensitivity of {metrics['sensitivity']['strategy']}:")
-    lines.append(f"  {'scenario':9s} {'value':>8s} {'net Sharpe':>11s} {'mean trade bp':>14s}")
-    for row in metrics["sensitivity"]["table"]:
-        value = f"{row['value']:g} bars" if row["scenario"] == "delay" else f"{row['value']:g}x costs"
-        lines.append(f"  {row['scenario']:9s} {value:>8s} {row['sharpe']:>11.2f} {row['mean_trade_bps']:>+14.2f}")
-    lines.append("classification (all events | horizontal-barrier events):")
-    for model, report in metrics["classification"].items():
-        horizontal = metrics["classification_horizontal"][model]
-        lines.append(f"  {model:10s} log-loss {report['log_loss']:.4f} | {horizontal['log_loss']:.4f}  ROC-AUC "
-                     f"{report['roc_auc']:.3f} | {horizontal['roc_auc']:.3f}")
-    return "\n".join(lines)
 
 
 @main.group(cls=FriendlyGroup)
