@@ -4,6 +4,8 @@ the synthetic market's own tables."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from tests.features._histories import random_history, random_vix
 from tests.features.test_parity import assert_same_features
 from workbench.audit import check_causality
-from workbench.data import EXCHANGE_TZ, Dataset
+from workbench.data import EXCHANGE_TZ, Dataset, bar_times, sessions
 from workbench.features import FeatureSpec, OnlineFeatureEngine, compute, compute_dataset
 from workbench.pit import asof_join
 
@@ -196,3 +198,36 @@ def test_on_the_synthetic_market_macro_proximity_equals_the_reference(market: Da
         np.testing.assert_allclose(features[column].to_numpy()[sample.index], expected[column].to_numpy(),
                                    rtol=1e-12, atol=1e-9, equal_nan=True, err_msg=column)
     assert features["minutes_to_macro_event"].notna().mean() > 0.3
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "context"
+
+
+def read_context_csv(name: str, *times: str) -> pd.DataFrame:
+    """A context table from CSV, as the README shows: timestamp columns parsed tz-aware."""
+    table = pd.read_csv(FIXTURES / f"{name}.csv")
+    for column in ("available_at", *times):
+        table[column] = pd.to_datetime(table[column], utc=True)
+    return table
+
+
+def test_sample_context_files_give_the_hand_counted_values() -> None:
+    """tests/fixtures/context: a daily rate shaped like the New York Fed's EFFR release (the previous business
+    day's rate, published 09:00 New York; illustrative values) and the Nov-Dec 2024 release calendar."""
+    days = sessions("2024-11-26", "2024-12-02")
+    stamps = pd.DatetimeIndex(np.concatenate([bar_times(o, c) for o, c in zip(days["open"], days["close"],
+                                                                              strict=True)]))
+    spy = pd.DataFrame({"ts": stamps, "ticker": "SPY", "open": 100.0, "high": 100.0, "low": 100.0, "close": 100.0,
+                        "volume": 1000.0})
+    context = {"rates": read_context_csv("rates"), "macro_events": read_context_csv("macro_events", "scheduled_at")}
+    out = compute(spy, FeatureSpec.of("short_rate", "macro_event"), universe=["SPY"], corporate_actions=None,
+                  context=context).set_index(stamps.tz_convert(EXCHANGE_TZ).tz_localize(None))
+    assert (out.loc["2024-11-26", "short_rate"] == 0.0458).all()  # the 11-25 rate, printed 11-26 09:00
+    assert (out.loc["2024-12-02", "short_rate"] == 0.0459).all()
+    assert out.at[pd.Timestamp("2024-11-26 09:31"), "minutes_to_macro_event"] == 269  # FOMC minutes at 14:00
+    assert out.at[pd.Timestamp("2024-11-26 14:00"), "minutes_to_macro_event"] == 0
+    assert out.at[pd.Timestamp("2024-11-26 14:01"), "minutes_since_macro_event"] == 1
+    assert out.at[pd.Timestamp("2024-11-29 13:00"), "minutes_to_macro_event"] == 69 * 60  # ISM, Monday 10:00
+    at = pd.Timestamp("2024-12-02 09:31")
+    assert out.at[at, "minutes_to_macro_event"] == 29
+    assert out.at[at, "minutes_since_macro_event"] == 5 * 24 * 60 + 61  # GDP and PCE, Wednesday 08:30
