@@ -141,13 +141,13 @@ def test_corporate_actions_change_only_after_the_cut_session(where: float, seed:
     cut = _cut(bars, where)
     out = perturb_corporate_actions(actions, cut, np.random.default_rng(seed), bars)
     today = cut.tz_convert(EXCHANGE_TZ).date()
-    effective = [pd.Timestamp(d).date() <= today for d in out["ex_date"]]
-    known = [pd.Timestamp(d).date() <= today for d in actions["ex_date"]]
+    effective = np.array([pd.Timestamp(d).date() <= today for d in out["ex_date"]], dtype=bool)
+    known = np.array([pd.Timestamp(d).date() <= today for d in actions["ex_date"]], dtype=bool)
     pd.testing.assert_frame_equal(out[effective].reset_index(drop=True), actions[known].reset_index(drop=True))
     assert out.dtypes.equals(actions.dtypes)
     assert (out["split_ratio"] > 0).all() and (out["cash_dividend"] >= 0).all()
     last_close = bars[bars["ts"] <= cut].groupby("ticker")["close"].last()
-    later = out[~np.array(effective)]
+    later = out[~effective]
     assert (later["cash_dividend"] < np.array([last_close.get(t, np.inf) for t in later["ticker"]])).all()
     assert (later["ticker"].isin(bars["ticker"])).all()
     assert all(isinstance(d, dt.date) for d in out["ex_date"])
