@@ -1,7 +1,7 @@
 """One root for a workbench's files: ``$WB_HOME`` (default: the project root, found by walking up to a
 ``pyproject.toml`` from this package, else from the current folder, else the current folder) holds
-``datasets/`` and ``runs/``; ``$WB_DATASETS`` and ``$WB_RUNS`` point either elsewhere. A kernel started in
-``notebooks/`` therefore reads and writes the same folders as ``wb`` run from the project root."""
+``datasets/`` and ``papermill_runs/`` (every run — CLI, notebook, papermill, sweep — and their registry);
+``$WB_DATASETS`` and ``$WB_RUNS`` point either elsewhere. A kernel started in ``notebooks/`` therefore reads and writes the same folders as ``wb`` run from the project root."""
 
 from __future__ import annotations
 
@@ -36,5 +36,5 @@ def datasets_home() -> Path:
 
 
 def runs_home() -> Path:
-    """Where run folders are written: ``$WB_RUNS``, else ``runs/`` under :func:`workbench_home`."""
-    return _under_home("WB_RUNS", "runs")
+    """Where run folders are written: ``$WB_RUNS``, else ``papermill_runs/`` under :func:`workbench_home`."""
+    return _under_home("WB_RUNS", "papermill_runs")

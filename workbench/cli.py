@@ -214,7 +214,7 @@ def _format_frame(frame: Any, fmt: str) -> str:
 @click.option("--train-days", type=int, default=10, show_default=True, help="Walk-forward training sessions.")
 @click.option("--test-days", type=int, default=2, show_default=True, help="Walk-forward test sessions per fold.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Run folder (default: runs/<name>-<run id> under the workbench home, or $WB_RUNS).")
+              help="Run folder (default: papermill_runs/<name>-<run id> under the workbench home, or $WB_RUNS).")
 @click.option("--overwrite", is_flag=True, help="Replace the run an --out folder already holds.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, test_days: int,
@@ -222,7 +222,7 @@ def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, tes
     """The main job on the embedded defaults: synthetic market -> features -> triple-barrier labels ->
     purged walk-forward LightGBM vs baseline -> metrics, backtests, SHAP -> an HTML report.
 
-    Re-running replaces the demo's own run folder (runs/<name>-<run id>: the same config, data and code, so the
+    Re-running replaces the demo's own run folder (papermill_runs/<name>-<run id>: the same config, data and code, so the
     same run); an --out folder that holds a run needs --overwrite."""
     from workbench.data import Dataset, dataset_path
     from workbench.data._summary import summarize
@@ -251,7 +251,7 @@ def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, tes
 @main.command("run")
 @click.argument("config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Run folder (default: runs/<name>-<run id> under the workbench home, or $WB_RUNS).")
+              help="Run folder (default: papermill_runs/<name>-<run id> under the workbench home, or $WB_RUNS).")
 @click.option("--overwrite", is_flag=True, help="Replace the run the folder already holds (it is cleared first).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def run(config_path: Path, out: Path | None, overwrite: bool, quiet: bool) -> None:

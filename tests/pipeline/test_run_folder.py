@@ -54,11 +54,11 @@ def test_one_root_resolves_datasets_and_runs_from_any_subfolder(tmp_path: Path,
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.chdir(project / "notebooks" / "deep")  # a kernel started in some notebooks/ folder ...
     assert workbench_home() == checkout  # ... reads and writes the checkout's folders, not notebooks/runs
-    assert runs_home() == runs_root() == checkout / "runs"
+    assert runs_home() == runs_root() == checkout / "papermill_runs"
     assert datasets_home() == datasets_root() == checkout / "datasets"
     assert _project_above(Path.cwd()) == project.resolve()  # outside a checkout: the project above the cwd
     monkeypatch.setenv("WB_HOME", str(tmp_path / "home"))
-    assert runs_root() == (tmp_path / "home" / "runs").resolve()
+    assert runs_root() == (tmp_path / "home" / "papermill_runs").resolve()
     assert datasets_home() == datasets_root() == (tmp_path / "home" / "datasets").resolve()
     monkeypatch.setenv("WB_RUNS", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("WB_DATASETS", str(tmp_path / "lake"))

@@ -1,4 +1,4 @@
-"""A run's folder and identity: where it goes (``runs/`` under the workbench home, :mod:`workbench._paths`),
+"""A run's folder and identity: where it goes (``papermill_runs/`` under the workbench home, :mod:`workbench._paths`),
 what names it (the config's content hash, the dataset's fingerprint and the code version), refusing to write
 over an earlier run unless told to (then clearing it, so no stale fold model survives), and ``status.json``
 saying whether the run is running, complete, failed (with the error) or interrupted."""
@@ -32,7 +32,7 @@ class RunFolderError(WorkbenchError, FileExistsError):
 
 
 def runs_root() -> Path:
-    """Where runs are written: ``$WB_RUNS``, else ``runs/`` under the workbench home (``$WB_HOME`` or the
+    """Where runs are written: ``$WB_RUNS``, else ``papermill_runs/`` under the workbench home (``$WB_HOME`` or the
     project root), wherever the process was started."""
     return runs_home()
 

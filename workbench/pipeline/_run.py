@@ -64,7 +64,7 @@ class Pipeline:
 
     def run(self, out_dir: str | Path | None = None, *, progress: bool = True, overwrite: bool = False) -> RunResult:
         """Build the data, walk forward, evaluate, explain, and write the run folder (default:
-        ``runs/<name>-<run id>`` under the workbench home). A folder holding an earlier run is refused unless
+        ``papermill_runs/<name>-<run id>`` under the workbench home). A folder holding an earlier run is refused unless
         ``overwrite``, which clears it; ``status.json`` says running, complete, failed or interrupted."""
         config = self.config
         dataset = open_dataset(config)
