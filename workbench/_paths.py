@@ -1,7 +1,8 @@
 """One root for a workbench's files: ``$WB_HOME`` (default: the project root, found by walking up to a
 ``pyproject.toml`` from this package, else from the current folder, else the current folder) holds
 ``datasets/`` and ``papermill_runs/`` (every run — CLI, notebook, papermill, sweep — and their registry);
-``$WB_DATASETS`` and ``$WB_RUNS`` point either elsewhere. A kernel started in ``notebooks/`` therefore reads and writes the same folders as ``wb`` run from the project root."""
+``$WB_DATASETS`` and ``$WB_RUNS`` point either elsewhere. A kernel started in ``notebooks/`` therefore
+reads and writes the same folders as ``wb`` run from the project root."""
 
 from __future__ import annotations
 

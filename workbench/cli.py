@@ -222,8 +222,8 @@ def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, tes
     """The main job on the embedded defaults: synthetic market -> features -> triple-barrier labels ->
     purged walk-forward LightGBM vs baseline -> metrics, backtests, SHAP -> an HTML report.
 
-    Re-running replaces the demo's own run folder (papermill_runs/<name>-<run id>: the same config, data and code, so the
-    same run); an --out folder that holds a run needs --overwrite."""
+    Re-running replaces the demo's own run folder (papermill_runs/<name>-<run id>: the same config, data and code,
+    so the same run); an --out folder that holds a run needs --overwrite."""
     from workbench.data import Dataset, dataset_path
     from workbench.data._summary import summarize
     from workbench.data.synth import SynthConfig, build_synthetic_market
