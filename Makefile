@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DEMO_ARGS ?=
 
-.PHONY: install demo test lint bench clean-data
+.PHONY: install demo test lint lab bench clean-data
 
 install: $(STAMP)
 
@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -c 'from workbench.notebooks import ensure_kernel; ensure_kernel()'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -28,6 +29,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check workbench live tests
+
+# JupyterLab on the project's notebooks, with the quant-workbench kernel (registered in .venv by install)
+lab: $(STAMP)
+	cd notebooks && ../$(BIN)/jupyter lab
 
 bench: $(STAMP)
 	$(BIN)/wb bench synth --tickers 5000 --days 1
