@@ -31,6 +31,7 @@ from workbench.pipeline._folder import (
     run_identity,
     runs_root,
 )
+from workbench.pipeline._locate import locate_run, run_folders
 from workbench.pipeline._metrics import RunMetrics
 from workbench.pipeline._run import Pipeline, RunResult
 from workbench.pipeline._walk import WalkForwardResult, walk_forward
@@ -62,9 +63,11 @@ __all__ = [
     "explain_fold",
     "explain_model",
     "ic_verdict",
+    "locate_run",
     "open_dataset",
     "prepare_run_folder",
     "read_status",
+    "run_folders",
     "run_identity",
     "runs_root",
     "walk_forward",
