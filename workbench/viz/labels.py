@@ -134,25 +134,24 @@ def barrier_figure(bars: pd.DataFrame, events: Iterable[pd.Timestamp] | np.ndarr
                    vertical_bars: int, *, ticker: str | None = None, span: int = 100, max_events: int | None = 8,
                    clip_to_session: bool = True) -> go.Figure:
     """``ticker``'s close path with, for each event (bar times, or a row-aligned mask of ``bars``; at most
-    ``max_events``, evenly thinned), its upper and lower barriers entry x (1 +- k x target) as lines from t0
-    to the vertical barrier (``vertical_bars`` bars later, capped at the session's last bar when
-    ``clip_to_session``) and the vertical barrier itself, plus a marker at the touch coloured by the barrier
-    hit. A disabled barrier (k = 0) is not drawn; events the panel cannot label are skipped. New York time."""
+    ``max_events`` of those the panel labels, evenly thinned), its upper and lower barriers
+    entry x (1 +- k x target) as lines from t0 to the vertical barrier (``vertical_bars`` bars later, capped at
+    the session's last bar when ``clip_to_session``) and the vertical barrier itself, plus a marker at the
+    touch coloured by the barrier hit. A disabled barrier (k = 0) is not drawn. New York time."""
     one = _one_ticker(bars, ticker)
     if isinstance(events, np.ndarray) and events.dtype == np.bool_:
         events = bars.loc[events & (bars["ticker"] == one["ticker"].iat[0]).to_numpy(), "ts"]
     times = pd.DatetimeIndex(one["ts"])
-    rows = np.flatnonzero(times.isin(pd.DatetimeIndex(events)))
+    labels = barrier_labels(one, pt_sl, vertical_bars, span=span, events=times.isin(pd.DatetimeIndex(events)),
+                            clip_to_session=clip_to_session)
+    rows = np.flatnonzero(labels["t1"].notna().to_numpy())
     if max_events is not None and len(rows) > max_events:
         rows = rows[np.linspace(0, len(rows) - 1, max_events).round().astype(int)]
-    mask = np.zeros(len(one), dtype=bool)
-    mask[rows] = True
-    labels = barrier_labels(one, pt_sl, vertical_bars, span=span, events=mask, clip_to_session=clip_to_session)
     clock = times.tz_convert(EXCHANGE_TZ).tz_localize(None)
     figure = go.Figure(go.Scatter(x=clock, y=one["close"], mode="lines", name="close", line={"color": "#1f77b4"}))
     session_last = pd.Series(np.arange(len(one))).groupby(clock.normalize()).transform("max").to_numpy()
     touches = []
-    for r in rows[labels["t1"].notna().to_numpy()[rows]]:
+    for r in rows:
         entry, target = one["close"].iat[r], labels["target"].iat[r]
         end = min(r + vertical_bars, session_last[r] if clip_to_session else len(one) - 1)
         upper, lower = entry * (1 + pt_sl[0] * target), entry * (1 - pt_sl[1] * target)
