@@ -113,3 +113,29 @@ def metric_table(comparison: RunComparison) -> pd.DataFrame:
     varied = comparison.parameters[comparison.varied]
     metrics = [name for name in METRICS if name in table.columns]
     return pd.concat([table[["status"]], varied, table[metrics + ["duration_s"]]], axis=1).rename_axis("run_id")
+
+
+def default_selection(registry: Any = None, *, limit: int = 10) -> tuple[list[str], str | None]:
+    """What to compare when nothing is named: the newest sweep's runs, else the ``limit`` newest complete runs
+    (``([], None)`` for an empty registry)."""
+    from workbench.experiments._registry import RunRegistry
+
+    rows = (registry if registry is not None else RunRegistry()).runs()
+    if not len(rows):
+        return [], None
+    rows = rows.sort_values("started_at", kind="stable") if "started_at" in rows else rows
+    swept = rows[rows["sweep_id"].notna()]
+    if len(swept):
+        return [], str(swept["sweep_id"].iloc[-1])
+    return [str(run_id) for run_id in rows.loc[rows["status"] == "complete", "run_id"].iloc[-limit:]], None
+
+
+def compare_selection(run_ids: list[str] | tuple[str, ...] | None = None, sweep_id: str | None = None, *,
+                      registry: Any = None) -> RunComparison:
+    """:func:`compare_runs` of what is named, or when nothing is, of :func:`default_selection`."""
+    if not run_ids and sweep_id is None:
+        run_ids, sweep_id = default_selection(registry)
+        if not run_ids and sweep_id is None:
+            raise CompareError("the registry holds no runs yet; run some first (`make demo`, `wb run walk-forward`, "
+                               "or `wb sweep sweeps/example_grid.yaml`)")
+    return compare_runs(run_ids, sweep_id=sweep_id, registry=registry)

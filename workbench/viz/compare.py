@@ -62,12 +62,69 @@ def overfitting_figure(logits: np.ndarray | pd.Series, oos_ranks: np.ndarray | p
     return figure
 
 
-def comparison_figures(comparison: RunComparison, metric: str = "net_sharpe", overfitting: Any = None
+def comparison_figures(comparison: RunComparison, metric: str = "net_sharpe", statistics: Any = None
                        ) -> dict[str, go.Figure]:
-    """The comparison's figures by title, in reading order (the overfitting one when statistics exist)."""
+    """The comparison's figures by title, in reading order (with the overfitting one when ``statistics``)."""
     figures = {"Metric vs parameters": metric_vs_parameter_figure(comparison, metric),
                "Equity curves": equity_figure(comparison)}
-    if overfitting is not None and overfitting.logits is not None:
-        figures["Overfitting"] = overfitting_figure(overfitting.logits, overfitting.oos_ranks, pbo=overfitting.pbo,
-                                                    n_trials=overfitting.n_trials)
+    if statistics is not None:
+        figures["Overfitting"] = statistics_figure(statistics)
     return figures
+
+def statistics_figure(statistics: Any) -> go.Figure:
+    """The CSCV figure of a sweep's statistics, or, when they could not be computed (fewer than 2 complete
+    runs, too few common minutes), an empty figure whose title says why."""
+    if statistics.logits is not None:
+        return overfitting_figure(statistics.logits, statistics.oos_ranks, pbo=statistics.pbo,
+                                  n_trials=statistics.n_trials)
+    figure = go.Figure()
+    figure.update_layout(title=f"Overfitting statistics: {statistics.verdict}", template="plotly_white",
+                         xaxis_visible=False, yaxis_visible=False)
+    return figure
+
+
+def run_picker(registry: Any = None, *, selected: list[str] | tuple[str, ...] = (), objective: str = "net_sharpe",
+               direction: str = "maximize") -> Any:
+    """A list of the registry's runs to pick from (ctrl/shift-click for several) above an output area that shows
+    the picked runs' comparison (:func:`comparison_view`) whenever the pick changes."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    from workbench.experiments._registry import RunRegistry
+
+    rows = (registry if registry is not None else RunRegistry()).runs()
+    options = [(f"{row['run_id']}  {row['kind']}  {row['status']}"
+                + (f"  sweep {row['sweep_id']}" if row.get("sweep_id") else ""), row["run_id"])
+               for row in rows.to_dict("records")]
+    known = {value for _, value in options}
+    picker = widgets.SelectMultiple(options=options, value=tuple(r for r in selected if r in known),
+                                    rows=min(max(len(options), 3), 12), description="runs",
+                                    layout=widgets.Layout(width="95%"))
+    output = widgets.Output()
+
+    def show(_: Any = None) -> None:
+        output.clear_output(wait=True)
+        with output:
+            if not picker.value:
+                print("pick two or more runs to compare")
+                return
+            for item in comparison_view(list(picker.value), objective=objective, direction=direction,
+                                        registry=registry).values():
+                display(item)
+
+    picker.observe(show, names="value")
+    show()
+    return widgets.VBox([picker, output])
+
+
+def comparison_view(run_ids: list[str], *, sweep_id: str | None = None, objective: str = "net_sharpe",
+                    direction: str = "maximize", registry: Any = None) -> dict[str, Any]:
+    """What the picker shows for a pick: the metric table, the verdict, and the figures, by name."""
+    from workbench.experiments._compare import compare_runs, metric_table
+    from workbench.experiments._sweep_stats import sweep_statistics
+
+    comparison = compare_runs(run_ids, sweep_id=sweep_id, registry=registry)
+    statistics = sweep_statistics(comparison, objective, direction)
+    return {"table": metric_table(comparison), "verdict": statistics.verdict,
+            "metric vs parameters": metric_vs_parameter_figure(comparison, objective),
+            "equity": equity_figure(comparison), "overfitting": statistics_figure(statistics)}
