@@ -19,6 +19,7 @@ import json
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,21 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, timeout: float | N
                                       direction=spec.direction, registry=registry)
     return SweepResult(sweep_id=spec.sweep_id, folder=folder, rows=rows, executed=executed, skipped=plan.skipped,
                        summary=written)
+
+
+def repair_sweep(sweep_id: str, *, wait: float = 0.0) -> int:
+    """The consistency check every invocation runs first, on its own: once the sweep's last invocation is gone
+    (waiting up to ``wait`` seconds for it to exit), mark its rows still ``running`` as ``interrupted``;
+    returns how many there were. Refuses while an invocation is alive."""
+    from workbench.experiments._registry import RunRegistry
+
+    folder = sweep_folder(sweep_id)
+    deadline = time.monotonic() + wait
+    while _lock_owner(folder) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _sweep_lock(folder):
+        return mark_interrupted(RunRegistry(), sweep_id)
 
 
 def mark_interrupted(registry: Any, sweep_id: str) -> int:
@@ -264,11 +280,8 @@ def _sweep_lock(folder: Path) -> Iterator[None]:
     """One invocation per sweep: ``lock`` holds the running parent's pid; a lock whose process is gone is
     taken over."""
     lock = folder / "lock"
-    try:
-        other = int(lock.read_text().strip())
-    except (OSError, ValueError):
-        other = None
-    if other is not None and other != os.getpid() and _alive(other):
+    other = _lock_owner(folder)
+    if other is not None:
         raise SweepBusyError(f"sweep {folder.name} is already running (pid {other}); wait for it, or stop it with "
                              f"Ctrl-C / kill {other}")
     lock.write_text(str(os.getpid()))
@@ -277,6 +290,15 @@ def _sweep_lock(folder: Path) -> Iterator[None]:
     finally:
         with contextlib.suppress(OSError):
             lock.unlink()
+
+
+def _lock_owner(folder: Path) -> int | None:
+    """The pid of the live process (not this one) holding the sweep's lock, if any."""
+    try:
+        pid = int((folder / "lock").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid != os.getpid() and _alive(pid) else None
 
 
 def _alive(pid: int) -> bool:

@@ -81,6 +81,11 @@ def sweep_statistics(comparison: RunComparison, objective: str = "net_sharpe", d
     if blocks == 0:
         return SweepStatistics(n_trials=n_trials, best_run=best, objective=objective, verdict=(
             f"the runs share only {len(matrix)} minutes of returns; DSR and PBO need at least 4"))
+    flat = [str(run_id) for run_id, column in matrix.items() if column.std(ddof=1) == 0.0]
+    if flat:
+        return SweepStatistics(n_trials=n_trials, best_run=best, objective=objective, verdict=(
+            f"run(s) {', '.join(flat)} never moved (constant returns: no trades?), so their Sharpe ratios and "
+            "the DSR are undefined; compare the others"))
     sharpes = matrix.mean() / matrix.std(ddof=1)
     dsr = float(deflated_sharpe_ratio(matrix[best].to_numpy(), trial_sharpe_ratios=sharpes.to_numpy()))
     pbo = probability_of_backtest_overfitting(matrix.to_numpy(), n_splits=blocks)
