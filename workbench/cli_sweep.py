@@ -34,13 +34,8 @@ def sweep(sweep_file: Path, workers: int | None, timeout: float | None, retry_fa
     counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
     click.echo(f"sweep {result.sweep_id}: {result.executed} run(s) executed, {result.skipped} already finished; "
                f"{counts or 'no runs'}")
-    if result.summary is not None:
-        from workbench.experiments._compare import compare_runs
-        from workbench.experiments._sweep_stats import sweep_statistics
-
-        statistics = sweep_statistics(compare_runs(sweep_id=result.sweep_id), spec.objective, spec.direction)
-        click.echo(f"overfitting: {statistics.verdict}")
-        click.echo(f"summary: {result.summary}")
+    click.echo(f"overfitting: {result.statistics.verdict}")
+    click.echo(f"summary: {result.summary}")
     if any(result.counts.get(status) for status in ("failed", "timeout")):
         raise SystemExit(1)
 

@@ -21,7 +21,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +44,16 @@ class SweepBusyError(WorkbenchError):
 @dataclass(frozen=True)
 class SweepResult:
     """A sweep after one invocation: its rows in the registry (every point so far, from this and earlier
-    invocations), how many runs this invocation executed and skipped, and the summary it wrote."""
+    invocations), how many runs this invocation executed and skipped, and the summary it wrote with the
+    overfitting statistics in it."""
 
     sweep_id: str
     folder: Path
     rows: pd.DataFrame
     executed: int
     skipped: int
-    summary: Path | None
+    summary: Path | None = None
+    statistics: Any = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -89,14 +91,14 @@ def run_sweep(spec: SweepSpec, *, workers: int | None = None, timeout: float | N
         plan = _GridPlan(spec, done) if spec.method == "grid" else _OptunaPlan(spec, folder, done)
         executed = _execute(plan, spec.sweep_id, workers, timeout, progress, registry)
     rows = registry.runs(sweep_id=spec.sweep_id)
-    written = None
-    if summary:
-        from workbench.experiments._sweep_report import write_sweep_summary
+    result = SweepResult(sweep_id=spec.sweep_id, folder=folder, rows=rows, executed=executed, skipped=plan.skipped)
+    if not summary:
+        return result
+    from workbench.experiments._sweep_report import write_sweep_summary
 
-        written = write_sweep_summary(spec.sweep_id, folder / "summary.html", objective=spec.objective,
-                                      direction=spec.direction, registry=registry)
-    return SweepResult(sweep_id=spec.sweep_id, folder=folder, rows=rows, executed=executed, skipped=plan.skipped,
-                       summary=written)
+    written, statistics = write_sweep_summary(spec.sweep_id, folder / "summary.html", objective=spec.objective,
+                                              direction=spec.direction, registry=registry)
+    return replace(result, summary=written, statistics=statistics)
 
 
 def repair_sweep(sweep_id: str, *, wait: float = 0.0) -> int:

@@ -41,9 +41,9 @@ def write_comparison_html(comparison: RunComparison, path: str | Path, *, title:
 
 
 def write_sweep_summary(sweep_id: str, path: str | Path, *, objective: str = "net_sharpe",
-                        direction: str = "maximize", registry: Any = None) -> Path:
-    """The sweep's ``summary.html``: every run of ``sweep_id`` compared, with the best run's DSR and the PBO."""
+                        direction: str = "maximize", registry: Any = None) -> tuple[Path, SweepStatistics]:
+    """The sweep's ``summary.html``: every run of ``sweep_id`` compared, with the best run's DSR and the PBO;
+    returns the path and the statistics."""
     comparison = compare_runs(sweep_id=sweep_id, registry=registry)
-    written, _ = write_comparison_html(comparison, path, title=f"Sweep {sweep_id}", objective=objective,
-                                       direction=direction)
-    return written
+    return write_comparison_html(comparison, path, title=f"Sweep {sweep_id}", objective=objective,
+                                 direction=direction)
