@@ -20,6 +20,7 @@ import workbench
 from workbench.cli_config import config, load_config_text
 from workbench.cli_errors import FriendlyGroup, QueryError, check_writable, sql_error
 from workbench.cli_metadata import actions, lake_folder, tickers
+from workbench.cli_sweep import bench_experiments, sweep
 
 PACKAGE = "quant-workbench"
 
@@ -58,6 +59,7 @@ def main() -> None:
 
 
 main.add_command(config)  # wb config template
+main.add_command(sweep)  # wb sweep SWEEP.yaml
 
 
 @main.group(cls=FriendlyGroup)
@@ -280,6 +282,9 @@ def _check_run_folder(out: Path | None) -> None:
 @main.group(cls=FriendlyGroup)
 def bench() -> None:
     """Benchmarks that print numbers (use --json for one machine-readable line)."""
+
+
+bench.add_command(bench_experiments)  # wb bench experiments
 
 
 @bench.command("synth")
