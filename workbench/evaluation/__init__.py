@@ -28,6 +28,15 @@ from workbench.evaluation._execution import (
     MarketPrices,
 )
 from workbench.evaluation._loss_test import LossTestResult, paired_loss_test
+from workbench.evaluation._overfitting import (
+    BacktestOverfittingResult,
+    DeflatedSharpeResult,
+    deflated_sharpe_ratio,
+    expected_maximum_sharpe,
+    probabilistic_sharpe_ratio,
+    probabilistic_sharpe_ratio_from_moments,
+    probability_of_backtest_overfitting,
+)
 from workbench.evaluation._sensitivity import SENSITIVITY_COLUMNS, execution_sensitivity, sensitivity_figure
 
 __all__ = [
@@ -58,4 +67,11 @@ __all__ = [
     "paired_loss_test",
     "precision_at_k",
     "sharpe_ratio",
+    "BacktestOverfittingResult",
+    "DeflatedSharpeResult",
+    "deflated_sharpe_ratio",
+    "expected_maximum_sharpe",
+    "probabilistic_sharpe_ratio",
+    "probabilistic_sharpe_ratio_from_moments",
+    "probability_of_backtest_overfitting",
 ]
