@@ -7,6 +7,7 @@ Layout of ``datasets/<name>/``::
     corporate_actions.parquet        ticker, ex_date, split_ratio, cash_dividend
     context/*.parquet                slow data, each row with an ``available_at`` timestamp
     quarantine.parquet               rows an import refused, with a ``reason`` (optional)
+    fingerprint.json                 size, mtime and SHA-256 of each table file (``Dataset.fingerprint``)
 
 Queries prune by the ``date=`` partition and push ticker and time filters into the Parquet scan
 (row-group statistics), so loading one ticker-day never reads the whole lake.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.data._calendar import EXCHANGE_TZ, sessions
+from workbench.data._fingerprint import content_fingerprint
 from workbench.data._paths import dataset_path
 from workbench.data._schema import BAR_COLUMNS, CORPORATE_ACTION_SCHEMA, TICKER_SCHEMA
 from workbench.errors import DatasetNotFoundError, DataValidationError, UnknownTickerError
@@ -120,20 +121,16 @@ class Dataset:
 
     @property
     def fingerprint(self) -> str:
-        """A 16-hex-digit identity of the data a run reads: a hash of the relative path, size and modification
-        time (ns) of every table file (bars, tickers, corporate actions, context; not the quarantine).
+        """A 16-hex-digit identity of the data a run reads: a hash of the relative path and SHA-256 of the bytes
+        of every table file (bars, tickers, corporate actions, context; not the quarantine).
 
-        Cheap (no file is opened), the same across re-opens, and different after any write to those tables,
-        e.g. recorded corporate actions or appended bars. A copy of the folder gets a new fingerprint (new
-        mtimes): the safe direction for run identity, which then never mistakes changed data for the same.
+        It depends on content only: the same across re-opens and for a byte-identical copy of the folder, and
+        different after any change to those tables, e.g. recorded corporate actions or appended bars. It stays
+        cheap through ``fingerprint.json`` in the folder, which records each file's size, mtime and hash: only
+        new or changed files (and ones hashed within seconds of a write) are read (see
+        :mod:`workbench.data._fingerprint`).
         """
-        files = [*(self.path / "bars").glob("date=*/*.parquet"), *(self.path / "context").glob("*.parquet"),
-                 *(self.path / name for name in ("tickers.parquet", "corporate_actions.parquet"))]
-        digest = hashlib.sha256()
-        for relative, path in sorted((f.relative_to(self.path).as_posix(), f) for f in files if f.is_file()):
-            stat = path.stat()
-            digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        return digest.hexdigest()[:16]
+        return content_fingerprint(self.path)
 
     @cached_property
     def dates(self) -> list[dt.date]:
