@@ -67,9 +67,18 @@ def sweep_folder(sweep_id: str) -> Path:
     return runs_home() / "sweeps" / sweep_id
 
 
-def parameters_key(parameters: dict[str, Any]) -> str:
-    """A parameter set's identity: its canonical JSON (as the registry's text round-trips it)."""
-    return json.dumps(json.loads(json.dumps(parameters, default=str)), sort_keys=True)
+def _canonical(value: Any) -> Any:
+    """A value as the registry's JSON text round-trips it (tuples become lists)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def finished_row(parameters: dict[str, Any], done: list[tuple[dict[str, Any], dict[str, Any]]]
+                 ) -> dict[str, Any] | None:
+    """The finished row run with ``parameters`` — every name the sweep sets has that value in the row's
+    recorded parameters (which may add the notebook's defaults) — or None."""
+    wanted = _canonical(parameters)
+    return next((row for recorded, row in done
+                 if all(name in recorded and recorded[name] == value for name, value in wanted.items())), None)
 
 
 def run_sweep(spec: SweepSpec, *, workers: int | None = None, timeout: float | None = None,
@@ -130,9 +139,9 @@ def mark_interrupted(registry: Any, sweep_id: str) -> int:
 class _GridPlan:
     """The grid's points not finished yet, in order."""
 
-    def __init__(self, spec: SweepSpec, done: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, spec: SweepSpec, done: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         points = spec.points()
-        self.todo = [p for p in points if parameters_key(p) not in done]
+        self.todo = [p for p in points if finished_row(p, done) is None]
         self.skipped = len(points) - len(self.todo)
         self.total = len(points)
 
@@ -147,7 +156,7 @@ class _OptunaPlan:
     """TPE ask/tell on the study ``optuna.db`` holds; trials asked by a dead invocation are told from their
     registry row if it finished, else run again; the budget counts every finished trial."""
 
-    def __init__(self, spec: SweepSpec, folder: Path, done: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, spec: SweepSpec, folder: Path, done: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -161,7 +170,7 @@ class _OptunaPlan:
         state = optuna.trial.TrialState
         for trial in self.study.get_trials(deepcopy=False, states=(state.RUNNING, state.WAITING)):
             parameters = {**spec.base, **trial.params}
-            row = done.get(parameters_key(parameters))
+            row = finished_row(parameters, done)
             if row is not None:
                 self.tell(trial.number, row)
             else:
@@ -190,11 +199,12 @@ class _OptunaPlan:
             self.study.tell(number, float(value))
 
 
-def _finished(registry: Any, sweep_id: str, retry_failed: bool) -> dict[str, dict[str, Any]]:
+def _finished(registry: Any, sweep_id: str, retry_failed: bool) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(recorded parameters, row) of the sweep's rows a rerun does not repeat."""
     rows = registry.runs(sweep_id=sweep_id)
     keep = ("complete",) if retry_failed else FINISHED
-    return {parameters_key(json.loads(row["parameters"])): row
-            for row in (rows[rows["status"].isin(keep)].to_dict("records") if len(rows) else [])}
+    return [(json.loads(row["parameters"]) if isinstance(row["parameters"], str) else dict(row["parameters"]), row)
+            for row in (rows[rows["status"].isin(keep)].to_dict("records") if len(rows) else [])]
 
 
 def _execute(plan: Any, sweep_id: str, workers: int, timeout: float | None, progress: bool, registry: Any) -> int:
