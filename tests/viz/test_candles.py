@@ -7,6 +7,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from workbench.data import Dataset
@@ -67,13 +68,13 @@ def test_quote_lines_are_left_out_without_quotes(market: Dataset, monkeypatch: p
 def test_the_picker_redraws_through_candlestick_figure(market: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
-    def record(ds: Dataset, ticker: str, start: object, end: object, adjust: str) -> str:
+    def record(ds: Dataset, ticker: str, start: object, end: object, adjust: str) -> go.Figure:
         calls.append((ticker, start, end, adjust))
-        return "figure"
+        return go.Figure(go.Scatter(y=[len(calls)]), layout={"title": f"{ticker} {adjust}"})
 
     monkeypatch.setattr(candles, "candlestick_figure", record)
     picker = bar_picker(market)
-    (ticker, mode), days = picker.children[0].children, picker.children[1]
+    (ticker, mode), (days, shown) = picker.children[0].children, picker.children[1:]
     assert calls == [("SPY", market.dates[0], market.dates[0], "raw")]
     ticker.value = "FPY"
     mode.value = "backward"
@@ -81,5 +82,14 @@ def test_the_picker_redraws_through_candlestick_figure(market: Dataset, monkeypa
     assert calls[1:] == [("FPY", market.dates[0], market.dates[0], "raw"),
                          ("FPY", market.dates[0], market.dates[0], "backward"),
                          ("FPY", dt.date(2024, 11, 26), dt.date(2024, 11, 29), "backward")]
+    assert isinstance(shown, go.FigureWidget) and shown.layout.title.text == "FPY backward"
+    assert len(shown.data) == 1 and list(shown.data[0].y) == [4]
     with pytest.raises(ValueError, match="not in dataset"):
         bar_picker(market, ticker="NOPE")
+
+
+def test_the_picker_shows_the_real_candles(market: Dataset) -> None:
+    shown = bar_picker(market, "FPY", "splits").children[2]
+    expected = candlestick_figure(market, "FPY", market.dates[0], market.dates[0], "splits")
+    assert [t.type for t in shown.data] == [t.type for t in expected.data]
+    np.testing.assert_array_equal(np.asarray(shown.data[0].close), np.asarray(expected.data[0].close))

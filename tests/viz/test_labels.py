@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from workbench.data import Dataset
@@ -13,6 +14,7 @@ from workbench.viz.labels import (
     barrier_figure,
     barrier_labels,
     cusum_events,
+    label_bars,
     label_explorer,
     label_grid,
     label_grid_figure,
@@ -140,11 +142,30 @@ def test_many_events_are_thinned_to_max_events(bars: pd.DataFrame) -> None:
 def test_the_explorer_redraws_through_the_tested_functions(bars: pd.DataFrame,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    monkeypatch.setattr(label_views, "barrier_figure",
-                        lambda bars, events, pt_sl, vertical, **kw: calls.append((pt_sl, vertical, kw["ticker"])))
+
+    def record(bars: pd.DataFrame, events: np.ndarray, pt_sl: tuple, vertical: int, **kw: object) -> go.Figure:
+        calls.append((pt_sl, vertical, kw["ticker"]))
+        return go.Figure(layout={"title": f"{pt_sl} {vertical}"})
+
+    monkeypatch.setattr(label_views, "barrier_figure", record)
     events = cusum_events(bars, 2.0, SPAN)
     explorer = label_explorer(bars, events, ticker="CQW", pt=1.0, sl=2.0, vertical_bars=15, span=SPAN)
-    pt, sl, vertical = explorer.children[0].children
+    (pt, sl, vertical), shown, table = explorer.children[0].children, *explorer.children[1:]
     sl.value = 3.0
     vertical.value = 40
-    assert calls == [((1.0, 2.0), 15, "CQW"), ((1.0, 3.0), 15, "CQW"), ((1.0, 3.0), 40, "CQW")]
+    pt.value = 0.5
+    assert calls == [((1.0, 2.0), 15, "CQW"), ((1.0, 3.0), 15, "CQW"), ((1.0, 3.0), 40, "CQW"),
+                     ((0.5, 3.0), 40, "CQW")]
+    assert shown.layout.title.text == "(0.5, 3.0) 40"
+    summary = label_summary(barrier_labels(bars, (0.5, 3.0), 40, span=SPAN, events=events))
+    assert f"<td>{summary['labels']:.3f}</td>" in table.value and "pt/sl 0.5/3, vertical 40" in table.value
+    assert f"<td>{summary['share_pt']:.3f}</td>" in table.value
+
+
+def test_label_bars_are_the_largest_stocks_back_adjusted(market: Dataset) -> None:
+    table = market.tickers[~market.tickers["is_index"]]
+    largest = table.nlargest(3, "market_cap")["ticker"].tolist()
+    chosen = label_bars(market, start="2024-11-25", end="2024-11-25", n_tickers=3)
+    assert sorted(chosen["ticker"].unique()) == sorted(largest)
+    expected = market.bars(largest, "2024-11-25", "2024-11-25", adjust="backward")
+    np.testing.assert_array_equal(chosen["close"].to_numpy(), expected["close"].to_numpy())

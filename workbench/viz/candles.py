@@ -7,10 +7,10 @@ from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-from IPython.display import display
 from plotly.subplots import make_subplots
 
 from workbench.data import ADJUST_MODES, EXCHANGE_TZ, Dataset
+from workbench.viz._widgets import redraw
 
 
 def candlestick_figure(ds: Dataset, ticker: str, start: Any = None, end: Any = None, adjust: str = "raw"
@@ -39,9 +39,9 @@ def candlestick_figure(ds: Dataset, ticker: str, start: Any = None, end: Any = N
 
 
 def bar_picker(ds: Dataset, ticker: str | None = None, adjust: str = "raw") -> widgets.VBox:
-    """A ticker dropdown, a session range slider and a raw / splits / backward toggle above an output that
-    :func:`candlestick_figure` redraws on every change (drawn once at start for ``ticker``, default the
-    index or the first ticker, over the first session)."""
+    """A ticker dropdown, a session range slider and a raw / splits / backward toggle above a plotly
+    FigureWidget that :func:`candlestick_figure` redraws in place on every change (drawn once at start for
+    ``ticker``, default the index or the first ticker, over the first session)."""
     if adjust not in ADJUST_MODES:
         raise ValueError(f"adjust must be one of {ADJUST_MODES}, got {adjust!r}")
     names = sorted(ds.tickers["ticker"].astype(str))
@@ -54,15 +54,13 @@ def bar_picker(ds: Dataset, ticker: str | None = None, adjust: str = "raw") -> w
     days = widgets.SelectionRangeSlider(options=[(str(d), d) for d in ds.dates], index=(0, 0),
                                         description="sessions", layout={"width": "500px"})
     mode = widgets.ToggleButtons(options=list(ADJUST_MODES), value=adjust, description="prices")
-    out = widgets.Output()
+    figure = go.FigureWidget()
 
-    def redraw(_: object = None) -> None:
+    def update(_: object = None) -> None:
         first, last = days.value
-        with out:
-            out.clear_output(wait=True)
-            display(candlestick_figure(ds, pick.value, first, last, mode.value))
+        redraw(figure, candlestick_figure(ds, pick.value, first, last, mode.value))
 
     for control in (pick, days, mode):
-        control.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox([pick, mode]), days, out])
+        control.observe(update, names="value")
+    update()
+    return widgets.VBox([widgets.HBox([pick, mode]), days, figure])

@@ -7,21 +7,34 @@ them; fixed-horizon comparison and uniqueness weights are in :mod:`workbench.viz
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from IPython.display import display
 from plotly.subplots import make_subplots
 
-from workbench.data import EXCHANGE_TZ
+from workbench.data import EXCHANGE_TZ, Dataset
 from workbench.labels import cusum_filter, ewm_volatility, triple_barrier_panel
+from workbench.viz._widgets import redraw
 
 #: colour of each barrier that ends a label
 BARRIER_COLOURS = {"pt": "#2ca02c", "sl": "#d62728", "vertical": "#7f7f7f"}
 SUMMARY_COLUMNS = ("labels", "share_pt", "share_sl", "share_vertical", "share_up", "share_down", "share_flat",
                    "mean_holding_bars")
+
+
+def label_bars(ds: Dataset, tickers: list[str] | None = None, start: Any = None, end: Any = None, *,
+               n_tickers: int = 5) -> pd.DataFrame:
+    """Back-adjusted bars to label (splits and dividends would otherwise hit barriers): ``tickers``, or the
+    ``n_tickers`` largest stocks by market cap (alphabetical when caps are missing), ``start`` to ``end``."""
+    if tickers is None:
+        table = ds.tickers[~ds.tickers["is_index"].fillna(False).astype(bool)]
+        table = table.assign(ticker=table["ticker"].astype(str)).sort_values("ticker")
+        tickers = table.sort_values("market_cap", ascending=False, kind="stable", na_position="last")[
+            "ticker"].head(n_tickers).tolist()
+    return ds.bars(tickers, start, end, adjust="backward")
 
 
 def barrier_labels(bars: pd.DataFrame, pt_sl: tuple[float, float], vertical_bars: int, *, span: int = 100,
@@ -178,24 +191,23 @@ def barrier_figure(bars: pd.DataFrame, events: Iterable[pd.Timestamp] | np.ndarr
 
 def label_explorer(bars: pd.DataFrame, events: np.ndarray, *, ticker: str | None = None, pt: float = 1.0,
                    sl: float = 1.0, vertical_bars: int = 30, span: int = 100) -> widgets.VBox:
-    """Sliders for the profit-taking and stop-loss multipliers and the vertical barrier above an output that
-    redraws :func:`barrier_figure` for ``ticker`` and the :func:`label_summary` of every ticker's ``events``
-    (a row-aligned mask) at that setting, on every change."""
+    """Sliders for the profit-taking and stop-loss multipliers and the vertical barrier above a plotly
+    FigureWidget that :func:`barrier_figure` redraws in place for ``ticker`` (default: the first) and a table of
+    the :func:`label_summary` of every ticker's ``events`` (a row-aligned mask) at that setting."""
     ticker = str(_one_ticker(bars, ticker or str(bars["ticker"].iat[0]))["ticker"].iat[0])
     pt_slider = widgets.FloatSlider(value=pt, min=0.0, max=5.0, step=0.25, description="pt")
     sl_slider = widgets.FloatSlider(value=sl, min=0.0, max=5.0, step=0.25, description="sl")
     vertical = widgets.IntSlider(value=vertical_bars, min=1, max=240, step=1, description="vertical bars")
-    out = widgets.Output()
+    figure, table = go.FigureWidget(), widgets.HTML()
 
-    def redraw(_: object = None) -> None:
+    def update(_: object = None) -> None:
         pt_sl = (pt_slider.value, sl_slider.value)
         summary = label_summary(barrier_labels(bars, pt_sl, vertical.value, span=span, events=events))
-        with out:
-            out.clear_output(wait=True)
-            display(barrier_figure(bars, events, pt_sl, vertical.value, ticker=ticker, span=span))
-            display(summary.to_frame(f"pt/sl {pt_sl[0]:g}/{pt_sl[1]:g}, vertical {vertical.value}").T)
+        redraw(figure, barrier_figure(bars, events, pt_sl, vertical.value, ticker=ticker, span=span))
+        table.value = summary.to_frame(f"pt/sl {pt_sl[0]:g}/{pt_sl[1]:g}, vertical {vertical.value}").T.to_html(
+            float_format="{:.3f}".format)
 
     for control in (pt_slider, sl_slider, vertical):
-        control.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox([pt_slider, sl_slider, vertical]), out])
+        control.observe(update, names="value")
+    update()
+    return widgets.VBox([widgets.HBox([pt_slider, sl_slider, vertical]), figure, table])
