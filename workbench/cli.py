@@ -245,7 +245,7 @@ def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, tes
                f"stylized facts: {json.dumps(facts.get('stylized_facts', {}), default=str)}")
     config = PipelineConfig(name=f"demo-{name}", seed=seed, data=DataConfig(dataset=name),
                             cv=CVConfig(train_days=train_days, test_days=test_days))
-    result = Pipeline(config).run(out, progress=not quiet, overwrite=overwrite or out is None)
+    result = Pipeline(config).run(out, progress=not quiet, overwrite=overwrite or out is None, kind="demo")
     click.echo(result.run_metrics.render_text())
     click.echo(f"report: {result.report}")
 
@@ -264,7 +264,7 @@ def run(config_path: Path, out: Path | None, overwrite: bool, quiet: bool) -> No
     config = PipelineConfig.from_dict(load_config_text(config_path.read_text(), str(config_path)))
     lake_folder(write=False)
     _check_run_folder(out)
-    result = Pipeline(config).run(out, progress=not quiet, overwrite=overwrite)
+    result = Pipeline(config).run(out, progress=not quiet, overwrite=overwrite, kind="cli")
     click.echo(result.run_metrics.render_text())
     click.echo(f"report: {result.report}")
 

@@ -40,10 +40,22 @@ HORIZONTAL = ("pt", "sl")  # events that touched a horizontal barrier: there ``y
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The evaluation stage's output: the metrics and the figures (title → plotly figure) of a run."""
+    """The evaluation stage's output: the metrics, the figures (title → plotly figure) and the per-minute
+    returns of every backtest (long: ``ts``, ``backtest``, ``net_return``, ``gross_return``) of a run."""
 
     metrics: RunMetrics
     figures: dict[str, go.Figure]
+    returns: pd.DataFrame
+
+
+def backtest_returns(results: dict[str, Any]) -> pd.DataFrame:
+    """Every backtest's per-minute net and gross returns in long format (``returns.parquet``): one row per
+    backtest and UTC minute, the name as ``metrics.json``'s ``backtests`` key."""
+    frames = [pd.DataFrame({"ts": pd.DatetimeIndex(result.returns.index).tz_convert("UTC"), "backtest": name,
+                            "net_return": result.returns.to_numpy(dtype=float),
+                            "gross_return": result.gross_returns.reindex(result.returns.index).to_numpy(dtype=float)})
+              for name, result in results.items()]
+    return pd.concat(frames, ignore_index=True)
 
 
 def ic_verdict(ic: ICResult, alpha: float) -> dict[str, Any]:
@@ -91,7 +103,7 @@ def evaluate(config: PipelineConfig, data: ResearchData, result: WalkForwardResu
     traded = data.prices.since(predictions["ts"].min())  # from the first prediction on, to hold the last
     trading = {"prices": traded, "k": evaluation.top_k, "horizon_bars": horizon, "execution": execution,
                "flatten_at_close": True}
-    results, ics, sensitivity = {}, {}, {}
+    results, ics, sensitivity, long_short = {}, {}, {}, None
     for name in names:
         p = predictions[f"p_{name}"].to_numpy()
         sections["classification"][name] = classification_report(predictions["y"], p)
@@ -131,8 +143,9 @@ def evaluate(config: PipelineConfig, data: ResearchData, result: WalkForwardResu
                "benchmark": None if data.index_ticker is None else f"buy and hold {data.index_ticker}",
                "note": data.index_note},
         dropped_features=dict(data.dropped_features), folds=result.folds,
-        fold_metrics=fold_metrics(predictions, names, ics), daily_ic=daily, tuning=result.tuning)
-    return Evaluation(metrics=metrics, figures=figures)
+        fold_metrics=fold_metrics(predictions, names, ics), daily_ic=daily, tuning=result.tuning,
+        primary_backtest=long_short)
+    return Evaluation(metrics=metrics, figures=figures, returns=backtest_returns(results))
 
 
 def _loss_tests(config: PipelineConfig, predictions: pd.DataFrame, specs: tuple, sections: dict[str, Any]) -> None:

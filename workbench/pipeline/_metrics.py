@@ -62,6 +62,9 @@ class RunMetrics:
         Per model, the mean per-minute rank IC of each New York session date.
     explained_fold
         The fold whose primary model SHAP explains, on that fold's test rows.
+    primary_backtest
+        The ``backtests`` key of the primary model's long-short: the run's headline strategy (its per-minute
+        returns are ``returns.parquet``'s rows of that ``backtest``).
     tuning, timings, identity
         Optuna's result (None: no tuning); seconds per stage; what identifies the run (run id, dataset and its
         fingerprint, code version, git commit, package versions, start time).
@@ -85,6 +88,7 @@ class RunMetrics:
     fold_metrics: list[dict[str, Any]]
     daily_ic: dict[str, dict[str, float | None]]
     explained_fold: int | None = None
+    primary_backtest: str | None = None
     tuning: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     identity: dict[str, Any] = field(default_factory=dict)

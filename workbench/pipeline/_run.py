@@ -6,7 +6,9 @@ A notebook can call the same stages one by one."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
+import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -62,10 +64,14 @@ class Pipeline:
     def __init__(self, config: PipelineConfig | dict[str, Any]) -> None:
         self.config = config if isinstance(config, PipelineConfig) else PipelineConfig.from_dict(config)
 
-    def run(self, out_dir: str | Path | None = None, *, progress: bool = True, overwrite: bool = False) -> RunResult:
+    def run(self, out_dir: str | Path | None = None, *, progress: bool = True, overwrite: bool = False,
+            kind: str | None = None, record: bool = True) -> RunResult:
         """Build the data, walk forward, evaluate, explain, and write the run folder (default:
         ``papermill_runs/<name>-<run id>`` under the workbench home). A folder holding an earlier run is refused unless
-        ``overwrite``, which clears it; ``status.json`` says running, complete, failed or interrupted."""
+        ``overwrite``, which clears it; ``status.json`` says running, complete, failed or interrupted. With
+        ``record`` the run's row in the registry (``registry.duckdb`` in the runs home, id = the folder's name)
+        follows the same states; ``kind`` says who ran it (``cli``, ``demo``, ``notebook``; default:
+        ``notebook`` inside a Jupyter kernel, else ``cli``)."""
         config = self.config
         dataset = open_dataset(config)
         fit = check_fit(config, dataset)  # a setting that cannot work on this data fails before any work
@@ -73,19 +79,28 @@ class Pipeline:
         path = prepare_run_folder(out_dir if out_dir is not None else default_run_folder(config, identity),
                                   overwrite=overwrite)
         started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        kind = kind or ("notebook" if "ipykernel" in sys.modules else "cli")
+        details = {"run_id": identity.run_id, "kind": kind, "dataset": identity.dataset,
+                   "dataset_fingerprint": identity.dataset_fingerprint, "config_hash": identity.config_fingerprint,
+                   "git_commit": identity.git_commit}
+        recorder = _recorder(path, record)
         try:
-            write_status(path, "running", started_at=started_at, run_id=identity.run_id)
+            write_status(path, "running", started_at=started_at, **details)
+            recorder()
             result = self._stages(dataset, fit, path, progress,
                                   {**identity.to_dict(), "started_at": started_at, "versions": package_versions()})
         except BaseException as error:
             if _is_interrupt(error):
-                write_status(path, "interrupted", run_id=identity.run_id)
+                write_status(path, "interrupted", **details)
+                recorder()
                 if isinstance(error, KeyboardInterrupt):
                     raise
                 raise KeyboardInterrupt(f"run interrupted ({error})") from error
-            write_status(path, "failed", run_id=identity.run_id, error=f"{type(error).__name__}: {error}")
+            write_status(path, "failed", **details, error=f"{type(error).__name__}: {error}")
+            recorder(traceback.format_exc())
             raise
-        write_status(path, "complete", run_id=identity.run_id)
+        write_status(path, "complete", **details)
+        recorder()
         return result
 
     def _stages(self, dataset: Any, fit: Any, path: Path, progress: bool, identity: dict[str, Any]) -> RunResult:
@@ -111,11 +126,27 @@ class Pipeline:
             bar.update()
             metrics = replace(evaluation.metrics, timings=timings, identity=identity,
                               explained_fold=None if explanation is None else explanation.fold)
-            write_run(path, config, metrics, evaluation.figures, folds.predictions, explanation)
+            write_run(path, config, metrics, evaluation.figures, folds.predictions, explanation, evaluation.returns)
             bar.update()
         finally:
             bar.close()
         return RunResult(path=path, run_metrics=metrics, predictions=folds.predictions)
+
+
+def _recorder(path: Path, record: bool) -> Any:
+    """``recorder(error=None)``: the run folder's current state as its registry row (``error``: the traceback
+    of a failure), or nothing when the run is not recorded."""
+
+    def recorder(error: str | None = None) -> None:
+        if not record:
+            return
+        from workbench.experiments._registry import RunRegistry
+        from workbench.experiments._rows import pipeline_row
+
+        row = pipeline_row(path)
+        RunRegistry().record({**row, "error": error or row.get("error")})
+
+    return recorder
 
 
 def _is_interrupt(error: BaseException) -> bool:
