@@ -39,7 +39,7 @@ def run_experiments_benchmark(parameters: dict[str, Any] | None = None, *, point
     """Measure and return the numbers (seconds, the overhead, and the sweep's ratio to ``points / workers`` ×
     one papermill run). ``parameters`` are ``05_walk_forward``'s, shared by every timed run."""
     from workbench.experiments._papermill import execute_walk_forward
-    from workbench.experiments._parameters import parameters_to_config
+    from workbench.experiments._parameters import config_from_parameters
     from workbench.experiments._sweep import run_sweep
     from workbench.experiments._sweep_spec import SweepSpec
     from workbench.pipeline import Pipeline
@@ -49,7 +49,7 @@ def run_experiments_benchmark(parameters: dict[str, Any] | None = None, *, point
                                 "grid": {"seed": list(range(1, points + 1))}, "workers": workers},
                                where="benchmark sweep")
     with tempfile.TemporaryDirectory(prefix="wb-bench-experiments-") as folder, _runs_folder(Path(folder)):
-        config = parameters_to_config(parameters)
+        config = config_from_parameters(parameters)
         report(f"one run through wb run's path (Pipeline, dataset {config.data.dataset}) ...")
         started = time.perf_counter()
         Pipeline(config).run(Path(folder) / "pipeline-run", progress=False)

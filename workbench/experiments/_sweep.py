@@ -131,8 +131,8 @@ def mark_interrupted(registry: Any, sweep_id: str) -> int:
     rows = registry.runs(sweep_id=sweep_id)
     stale = rows[rows["status"] == "running"] if len(rows) else rows
     for row in stale.to_dict("records"):
-        registry.record({**row, "status": "interrupted",
-                         "error": row.get("error") or "the sweep invocation running it stopped"})
+        error = row.get("error") if isinstance(row.get("error"), str) else None
+        registry.record({**row, "status": "interrupted", "error": error or "the sweep invocation running it stopped"})
     return len(stale)
 
 

@@ -4,6 +4,7 @@ distribution of the CSCV logits λ and where the in-sample best lands out of sam
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -85,36 +86,37 @@ def statistics_figure(statistics: Any) -> go.Figure:
 
 def run_picker(registry: Any = None, *, selected: list[str] | tuple[str, ...] = (), objective: str = "net_sharpe",
                direction: str = "maximize") -> Any:
-    """A list of the registry's runs to pick from (ctrl/shift-click for several) above an output area that shows
-    the picked runs' comparison (:func:`comparison_view`) whenever the pick changes."""
+    """A list of the registry's runs to pick from (ctrl/shift-click for several) above the picked runs'
+    comparison (:func:`comparison_view`: table and verdict, then the figures, redrawn in place on every pick)."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     from workbench.experiments._registry import RunRegistry
+    from workbench.viz._widgets import redraw
 
     rows = (registry if registry is not None else RunRegistry()).runs()
     options = [(f"{row['run_id']}  {row['kind']}  {row['status']}"
-                + (f"  sweep {row['sweep_id']}" if row.get("sweep_id") else ""), row["run_id"])
+                + (f"  sweep {row['sweep_id']}" if isinstance(row.get("sweep_id"), str) else ""), row["run_id"])
                for row in rows.to_dict("records")]
     known = {value for _, value in options}
     picker = widgets.SelectMultiple(options=options, value=tuple(r for r in selected if r in known),
                                     rows=min(max(len(options), 3), 12), description="runs",
                                     layout=widgets.Layout(width="95%"))
-    output = widgets.Output()
+    text = widgets.HTML()
+    figures = {name: go.FigureWidget() for name in ("metric vs parameters", "equity", "overfitting")}
 
     def show(_: Any = None) -> None:
-        output.clear_output(wait=True)
-        with output:
-            if not picker.value:
-                print("pick two or more runs to compare")
-                return
-            for item in comparison_view(list(picker.value), objective=objective, direction=direction,
-                                        registry=registry).values():
-                display(item)
+        if not picker.value:
+            text.value = "<p>pick runs to compare</p>"
+            return
+        view = comparison_view(list(picker.value), objective=objective, direction=direction, registry=registry)
+        text.value = (f"<p><b>Overfitting:</b> {html.escape(view['verdict'])}</p>"
+                      + view["table"].to_html(float_format=lambda x: f"{x:.4g}", na_rep=""))
+        for name, target in figures.items():
+            redraw(target, view[name])
 
     picker.observe(show, names="value")
     show()
-    return widgets.VBox([picker, output])
+    return widgets.VBox([picker, text, *figures.values()])
 
 
 def comparison_view(run_ids: list[str], *, sweep_id: str | None = None, objective: str = "net_sharpe",
