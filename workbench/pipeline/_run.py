@@ -27,6 +27,7 @@ from workbench.pipeline._folder import (
     package_versions,
     prepare_run_folder,
     run_identity,
+    runs_root,
     write_status,
 )
 from workbench.pipeline._metrics import RunMetrics
@@ -67,11 +68,11 @@ class Pipeline:
     def run(self, out_dir: str | Path | None = None, *, progress: bool = True, overwrite: bool = False,
             kind: str | None = None, record: bool = True) -> RunResult:
         """Build the data, walk forward, evaluate, explain, and write the run folder (default:
-        ``papermill_runs/<name>-<run id>`` under the workbench home). A folder holding an earlier run is refused unless
-        ``overwrite``, which clears it; ``status.json`` says running, complete, failed or interrupted. With
-        ``record`` the run's row in the registry (``registry.duckdb`` in the runs home, id = the folder's name)
-        follows the same states; ``kind`` says who ran it (``cli``, ``demo``, ``notebook``; default:
-        ``notebook`` inside a Jupyter kernel, else ``cli``)."""
+        ``papermill_runs/<name>-<run id>`` under the workbench home). A folder holding an earlier run is refused
+        unless ``overwrite``, which clears it; ``status.json`` says running, complete, failed or interrupted.
+        With ``record``, a run folder under the runs home has its row in the registry there (``registry.duckdb``,
+        id = the folder's name) follow the same states (a folder elsewhere is not registered); ``kind`` says who
+        ran it (``cli``, ``demo``, ``notebook``; default: ``notebook`` inside a Jupyter kernel, else ``cli``)."""
         config = self.config
         dataset = open_dataset(config)
         fit = check_fit(config, dataset)  # a setting that cannot work on this data fails before any work
@@ -136,6 +137,9 @@ class Pipeline:
 def _recorder(path: Path, record: bool) -> Any:
     """``recorder(error=None)``: the run folder's current state as its registry row (``error``: the traceback
     of a failure), or nothing when the run is not recorded."""
+
+    home = runs_root().resolve()
+    record = record and home in path.resolve().parents
 
     def recorder(error: str | None = None) -> None:
         if not record:
