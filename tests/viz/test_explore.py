@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from workbench.data import Dataset
+from workbench.data._quality import minute_gaps
 from workbench.data._writer import write_bars_partition, write_corporate_actions, write_parquet_atomic
 from workbench.data.synth import SynthConfig, build_synthetic_market
 from workbench.viz.explore import data_quality_table, dataset_overview, intraday_figure, intraday_profile
@@ -46,7 +47,10 @@ def runs_of_absent(minutes: set[int], total: int = 390) -> list[tuple[int, int]]
     return runs
 
 
-def test_missing_minutes_halts_quarantine_and_actions_counted_by_hand(tiny: Dataset, lake_root: Path) -> None:
+@pytest.fixture(scope="module")
+def cut(tiny: Dataset, lake_root: Path) -> tuple[Dataset, list[str]]:
+    """A copy of ``tiny`` with a 12-minute hole in one stock, its first three minutes cut from another, a
+    session dropped from the third, three quarantined records and a few corporate actions."""
     cut_path = lake_root / "tiny-cut"
     shutil.rmtree(cut_path, ignore_errors=True)
     shutil.copytree(tiny.path, cut_path)
@@ -64,12 +68,17 @@ def test_missing_minutes_halts_quarantine_and_actions_counted_by_hand(tiny: Data
     write_parquet_atomic(pa.Table.from_pandas(quarantine, preserve_index=False), cut_path / "quarantine.parquet")
     write_corporate_actions(cut_path, pd.DataFrame({"ticker": [a, a, c], "ex_date": list(DAYS) + [DAYS[1]],
                                                     "split_ratio": [2.0, 1.0, 1.0], "cash_dividend": [0, 0.5, 0.2]}))
+    return Dataset("tiny-cut"), names
 
-    table = data_quality_table(Dataset("tiny-cut"))
 
-    cut = {d: pd.read_parquet(next((cut_path / "bars" / f"date={d}").glob("*.parquet"))) for d in DAYS}
+def test_missing_minutes_halts_quarantine_and_actions_counted_by_hand(cut: tuple[Dataset, list[str]]) -> None:
+    ds, names = cut
+    a, b, c = names
+    table = data_quality_table(ds)
+
+    by_day = {d: pd.read_parquet(next((ds.path / "bars" / f"date={d}").glob("*.parquet"))) for d in DAYS}
     for ticker in ["SPY", *names]:
-        held = [cut[d][cut[d]["ticker"] == ticker] for d in DAYS]
+        held = [by_day[d][by_day[d]["ticker"] == ticker] for d in DAYS]
         row = table.loc[ticker]
         assert row["bars"] == sum(len(h) for h in held)
         assert row["expected_minutes"] == 780
@@ -86,6 +95,33 @@ def test_missing_minutes_halts_quarantine_and_actions_counted_by_hand(tiny: Data
     assert (table.loc[a, "splits"], table.loc[a, "dividends"], table.loc[c, "dividends"]) == (1, 1, 1)
     assert table.index[0] in (b, "ZZZ")  # worst first
     assert table.loc[a, "missing_share"] == pytest.approx(table.loc[a, "missing_minutes"] / 780)
+
+
+def test_gaps_are_the_runs_of_absent_minutes(cut: tuple[Dataset, list[str]]) -> None:
+    ds, names = cut
+    gaps = minute_gaps(ds)
+    for ticker in ["SPY", *names]:
+        for day in DAYS:
+            bars = pd.read_parquet(next((ds.path / "bars" / f"date={day}").glob("*.parquet")))
+            held = present_minutes(bars[bars["ticker"] == ticker])
+            mine = gaps[(gaps["ticker"] == ticker) & (gaps["date"].astype(str) == day)]
+            if not held:
+                assert mine.empty
+                continue
+            absent = sorted(set(range(1, 391)) - held)
+            runs = [[m] for m in absent[:1]]
+            for m in absent[1:]:
+                if m == runs[-1][-1] + 1:
+                    runs[-1].append(m)
+                else:
+                    runs.append([m])
+            open_utc = pd.Timestamp(f"{day} 09:30", tz=NY).tz_convert("UTC")
+            assert mine["first_missing"].tolist() == [open_utc + pd.Timedelta(minutes=r[0]) for r in runs]
+            assert mine["minutes"].tolist() == [len(r) for r in runs]
+            assert mine["where"].tolist() == ["open" if r[0] == 1 else "close" if r[-1] == 390 else "inside"
+                                              for r in runs]
+    c_open = gaps[(gaps["ticker"] == names[2]) & (gaps["where"] == "open")]
+    assert c_open["first_missing"].iat[0] == pd.Timestamp(f"{DAYS[0]} 09:31", tz=NY)
 
 
 def test_the_planted_halt_of_the_market_is_found(market: Dataset, market_manifest: dict) -> None:

@@ -20,18 +20,35 @@ def minute_gaps(ds: Dataset, tickers: list[str] | None = None) -> pd.DataFrame:
     (``"open"``: before the ticker's first bar of the session, ``"inside"``: between two bars, ``"close"``:
     after its last bar). Sessions without any bar of a ticker are not runs: :func:`minute_coverage` counts them.
     Bars outside the regular session (extended hours) are ignored."""
-    frame = _session_bars(ds, tickers)
-    rows = []
-    for (ticker, date), group in frame.groupby(["ticker", "date"], sort=True):
-        minute = np.sort(group["minute"].to_numpy())
-        total, open_utc = int(group["minutes"].iat[0]), group["open"].iat[0]
-        # a gap before minute m[i] of length m[i] - m[i-1] - 1, with sentinels 0 and total + 1
-        edges = np.concatenate(([0], minute, [total + 1]))
-        lengths = np.diff(edges) - 1
-        for i in np.flatnonzero(lengths > 0):
-            where = "open" if i == 0 else "close" if i == len(lengths) - 1 else "inside"
-            rows.append((ticker, date, open_utc + BAR * int(edges[i] + 1), int(lengths[i]), where))
-    return pd.DataFrame(rows, columns=["ticker", "date", "first_missing", "minutes", "where"])
+    return _gaps(_session_bars(ds, tickers), _calendar(ds))
+
+
+def _gaps(frame: pd.DataFrame, calendar: pd.DataFrame) -> pd.DataFrame:
+    """:func:`minute_gaps` of the bars of :func:`_session_bars` on the sessions of ``calendar``."""
+    minute, session = frame["minute"].to_numpy(), frame["session"].to_numpy()
+    total = calendar["minutes"].to_numpy()[session]
+    ticker = frame["ticker"].to_numpy()
+    starts = np.ones(len(frame), dtype=bool)
+    starts[1:] = (ticker[1:] != ticker[:-1]) | (session[1:] != session[:-1])
+    ends = np.roll(starts, -1)
+    if len(ends):
+        ends[-1] = True
+    previous = np.where(starts, 0, np.roll(minute, 1))  # minute 0 = the open: a gap before the first bar
+    runs = [  # (row, first absent minute, length, where)
+        (np.flatnonzero(starts), np.ones(int(starts.sum()), dtype=np.int64), (minute - 1)[starts], "open"),
+        (np.flatnonzero(~starts), previous[~starts] + 1, (minute - previous - 1)[~starts], "inside"),
+        (np.flatnonzero(ends), minute[ends] + 1, (total - minute)[ends], "close"),
+    ]
+    parts = []
+    for rows, first, length, where in runs:
+        keep = length > 0
+        at = session[rows[keep]]
+        parts.append(pd.DataFrame({
+            "ticker": ticker[rows[keep]].astype(str), "date": calendar["date"].to_numpy()[at],
+            "first_missing": pd.DatetimeIndex(calendar["open"].iloc[at]) + pd.to_timedelta(first[keep], unit="min"),
+            "minutes": length[keep].astype("int64"), "where": where}))
+    gaps = pd.concat(parts, ignore_index=True)
+    return gaps.sort_values(["ticker", "first_missing"], kind="stable").reset_index(drop=True)
 
 
 def minute_coverage(ds: Dataset, tickers: list[str] | None = None, *, halt_minutes: int = HALT_MINUTES
@@ -45,11 +62,12 @@ def minute_coverage(ds: Dataset, tickers: list[str] | None = None, *, halt_minut
     names = sorted(ds.tickers["ticker"].astype(str)) if tickers is None else sorted(tickers)
     calendar = _calendar(ds)
     grid = pd.MultiIndex.from_product([names, calendar["date"]], names=["ticker", "date"])
-    held = _session_bars(ds, tickers).groupby(["ticker", "date"]).size()
+    frame = _session_bars(ds, tickers)
+    held = frame.groupby([frame["ticker"].to_numpy(), calendar["date"].to_numpy()[frame["session"]]]).size()
     out = pd.DataFrame({"bars": held.reindex(grid, fill_value=0)})
     out["expected"] = calendar.set_index("date")["minutes"].reindex(grid.get_level_values("date")).to_numpy()
     out["missing"] = out["expected"] - out["bars"]
-    gaps = minute_gaps(ds, tickers)
+    gaps = _gaps(frame, calendar)
     halts = gaps[(gaps["where"] == "inside") & (gaps["minutes"] >= halt_minutes)]
     by_session = halts.groupby(["ticker", "date"])["minutes"]
     out["halts"] = by_session.size().reindex(grid, fill_value=0)
@@ -66,21 +84,16 @@ def _calendar(ds: Dataset) -> pd.DataFrame:
 
 
 def _session_bars(ds: Dataset, tickers: list[str] | None) -> pd.DataFrame:
-    """``ticker, date, minute`` (1 = the bar ending one minute after the open) of every regular-session bar,
-    with the session's ``open`` and ``minutes``."""
+    """``ticker, session`` (row of :func:`_calendar`) and ``minute`` (1 = the bar ending one minute after the
+    open) of every regular-session bar, in the lake's (ticker, ts) order."""
     calendar = _calendar(ds)
     bars = ds.bars(tickers, columns=["ts", "ticker"])
-    ts = pd.DatetimeIndex(bars["ts"]).tz_convert("UTC").as_unit("ns")
+    ts = pd.DatetimeIndex(bars["ts"]).tz_convert("UTC").as_unit("ns").asi8
     close_ns = pd.DatetimeIndex(calendar["close"]).tz_convert("UTC").as_unit("ns").asi8
     open_ns = pd.DatetimeIndex(calendar["open"]).tz_convert("UTC").as_unit("ns").asi8
-    position = np.searchsorted(close_ns, ts.asi8, side="left")
+    position = np.searchsorted(close_ns, ts, side="left")
     clipped = np.minimum(position, len(close_ns) - 1)
-    inside = (position < len(close_ns)) & (open_ns[clipped] < ts.asi8)
+    inside = (position < len(close_ns)) & (open_ns[clipped] < ts)
     at = clipped[inside]
-    return pd.DataFrame({
-        "ticker": bars["ticker"].to_numpy()[inside].astype(str),
-        "date": calendar["date"].to_numpy()[at],
-        "minute": (ts.asi8[inside] - open_ns[at]) // BAR.value,
-        "open": calendar["open"].to_numpy()[at],
-        "minutes": calendar["minutes"].to_numpy()[at],
-    })
+    return pd.DataFrame({"ticker": bars["ticker"].to_numpy()[inside], "session": at,
+                         "minute": (ts[inside] - open_ns[at]) // BAR.value})
