@@ -67,17 +67,19 @@ def compare_runs(run_ids: list[str] | tuple[str, ...] | None = None, *, sweep_id
     from workbench.experiments._registry import RunRegistry
 
     registry = registry if registry is not None else RunRegistry()
-    rows = []
+    ids: list[str] = []
     if sweep_id is not None:
         swept = registry.runs(sweep_id=sweep_id)
         if not len(swept):
             raise CompareError(f"no runs in sweep {sweep_id!r}; `wb runs list` shows the sweeps and their runs")
-        rows.extend(swept.to_dict("records"))
-    seen = {row["run_id"] for row in rows}
-    rows.extend(registry.get(run_id) for run_id in dict.fromkeys(run_ids or ()) if run_id not in seen)
-    if not rows:
+        ids.extend(swept["run_id"])
+    ids.extend(registry.get(run_id)["run_id"] for run_id in run_ids or ())  # a unique prefix will do
+    ids = list(dict.fromkeys(ids))
+    if not ids:
         raise CompareError("name runs to compare (run ids from `wb runs list`) or a sweep (--sweep ID)")
-    table = pd.DataFrame(rows).reset_index(drop=True)
+    everything = registry.runs()
+    table = everything.set_index("run_id").loc[ids].reset_index()[list(everything.columns)]
+    rows = table.to_dict("records")
     parameters = pd.DataFrame([json.loads(text) if isinstance(text, str) else dict(text or {})
                                for text in table["parameters"]], index=table["run_id"])
     series = {row["run_id"]: primary_returns(row["path"]) for row in rows
