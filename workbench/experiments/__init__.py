@@ -8,6 +8,14 @@
     reproduce_run(row["run_id"])                                     # re-execute, compare every metric
 """
 
+from workbench.experiments._compare import (
+    CompareError,
+    RunComparison,
+    compare_runs,
+    compare_selection,
+    metric_table,
+    primary_returns,
+)
 from workbench.experiments._parameters import (
     ParameterError,
     config_from_parameters,
@@ -16,6 +24,10 @@ from workbench.experiments._parameters import (
 )
 from workbench.experiments._registry import COLUMNS, METRICS, RegistryError, RunRegistry, registry_path
 from workbench.experiments._rows import headline_metrics, reindex
+from workbench.experiments._sweep import SweepBusyError, SweepResult, repair_sweep, run_sweep, sweep_folder
+from workbench.experiments._sweep_report import write_comparison_html, write_sweep_summary
+from workbench.experiments._sweep_spec import SweepFileError, SweepSpec
+from workbench.experiments._sweep_stats import SweepStatistics, sweep_statistics
 
 __all__ = [
     "COLUMNS",
@@ -29,4 +41,22 @@ __all__ = [
     "reindex",
     "validate_parameters",
     "walk_forward_parameters",
+    # sweeps and comparisons
+    "CompareError",
+    "RunComparison",
+    "SweepBusyError",
+    "SweepFileError",
+    "SweepResult",
+    "SweepSpec",
+    "SweepStatistics",
+    "compare_runs",
+    "compare_selection",
+    "metric_table",
+    "primary_returns",
+    "repair_sweep",
+    "run_sweep",
+    "sweep_folder",
+    "sweep_statistics",
+    "write_comparison_html",
+    "write_sweep_summary",
 ]

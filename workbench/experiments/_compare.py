@@ -105,7 +105,8 @@ def _hashable(value: Any) -> Any:
 
 
 #: the registry's metric columns, in the order a comparison shows them
-METRICS = ("net_sharpe", "rank_ic", "rank_ic_t", "precision_at_k", "roc_auc", "log_loss", "max_drawdown", "turnover")
+TABLE_METRICS = ("net_sharpe", "rank_ic", "rank_ic_t", "precision_at_k", "roc_auc", "log_loss", "max_drawdown",
+                 "turnover")
 
 
 def metric_table(comparison: RunComparison) -> pd.DataFrame:
@@ -113,7 +114,7 @@ def metric_table(comparison: RunComparison) -> pd.DataFrame:
     ``wb runs compare`` prints and the notebook shows."""
     table = comparison.table.set_index("run_id")
     varied = comparison.parameters[comparison.varied]
-    metrics = [name for name in METRICS if name in table.columns]
+    metrics = [name for name in TABLE_METRICS if name in table.columns]
     return pd.concat([table[["status"]], varied, table[metrics + ["duration_s"]]], axis=1).rename_axis("run_id")
 
 

@@ -321,9 +321,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def run_sweep_file(path: str | Path, **options: Any) -> SweepResult:
-    """Check ``path`` (the whole file, before any run) and run it: :func:`run_sweep` ``options``."""
-    return run_sweep(SweepSpec.from_file(path), **options)
-

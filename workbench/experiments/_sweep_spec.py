@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 
 from workbench.errors import WorkbenchError
+from workbench.experiments._registry import METRICS
 
 #: the registry's metric columns a sweep can optimize or rank by
-OBJECTIVES = ("net_sharpe", "rank_ic", "rank_ic_t", "roc_auc", "precision_at_k", "log_loss", "max_drawdown",
-              "turnover")
+OBJECTIVES = METRICS
 DIRECTIONS = ("maximize", "minimize")
 _TOP_KEYS = ("sweep_id", "base", "grid", "search", "objective", "direction", "workers", "timeout")
 _SEARCH_KEYS = ("method", "n_trials", "objective", "direction", "seed", "space")
