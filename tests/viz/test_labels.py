@@ -74,6 +74,29 @@ def test_label_grid_shares_equal_direct_triple_barrier_counts(bars: pd.DataFrame
                                                    grid.loc[(0.5, 2.0, 20), "share_pt"]]])
 
 
+def test_session_clipped_grid_equals_triple_barrier_on_each_session(bars: pd.DataFrame) -> None:
+    day = bars["ts"].dt.tz_convert(NY).dt.date
+    events = cusum_events(bars, 1.5, SPAN) & (day == day.iat[0]).to_numpy()  # a later session exists: all finish
+    grid = label_grid(bars, [(1.0, 2.0)], [5, 25], span=SPAN, events=events)
+    for (pt, sl, vertical), row in grid.iterrows():
+        barriers, holding = [], []
+        for _, one in bars.groupby("ticker"):
+            target = ewm_volatility(one.set_index("ts")["close"], SPAN)  # over the ticker's whole history
+            session = one[day[one.index] == day.iat[0]].set_index("ts")["close"]
+            for t0 in session.index[events[one.index][: len(session)]]:
+                left = len(session) - 1 - session.index.get_loc(t0)
+                if left == 0:
+                    continue  # nothing after the event in its session: no label
+                label = triple_barrier(session, pd.DatetimeIndex([t0]), target, (pt, sl),
+                                       vertical_bars=min(vertical, left))
+                barriers.append(str(label["barrier"].iat[0]))
+                holding.append(session.index.get_loc(label["t1"].iat[0]) - session.index.get_loc(t0))
+        assert row["labels"] == len(barriers) > 30
+        for barrier in ("pt", "sl", "vertical"):
+            assert row[f"share_{barrier}"] == pytest.approx(barriers.count(barrier) / len(barriers), abs=1e-12)
+        assert row["mean_holding_bars"] == pytest.approx(np.mean(holding), abs=1e-12)
+
+
 def test_holding_time_is_t1_minus_t0_in_bars_counted_by_hand(bars: pd.DataFrame) -> None:
     labels = barrier_labels(bars, (2.0, 2.0), 30, span=SPAN)
     done = labels[labels["t1"].notna()]

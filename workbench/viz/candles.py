@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from workbench.data import ADJUST_MODES, EXCHANGE_TZ, Dataset
-from workbench.viz._widgets import redraw
+from workbench.viz._figures import SESSION_BREAKS, redraw
 
 
 def candlestick_figure(ds: Dataset, ticker: str, start: Any = None, end: Any = None, adjust: str = "raw"
@@ -34,7 +34,7 @@ def candlestick_figure(ds: Dataset, ticker: str, start: Any = None, end: Any = N
     figure.update_yaxes(title_text="price", row=1, col=1)
     figure.update_yaxes(title_text="volume", row=2, col=1)
     # no bars overnight and at weekends: hide those hours instead of drawing empty stretches
-    figure.update_xaxes(rangebreaks=[{"bounds": ["sat", "mon"]}, {"bounds": [16, 9.5], "pattern": "hour"}])
+    figure.update_xaxes(rangebreaks=list(SESSION_BREAKS))
     return figure
 
 

@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 
 from workbench.data import EXCHANGE_TZ
 from workbench.labels import average_uniqueness_panel, fixed_horizon
+from workbench.viz._figures import SESSION_BREAKS
 from workbench.viz.labels import barrier_labels
 
 CLASSES = (-1, 0, 1)
@@ -82,6 +83,6 @@ def uniqueness_figure(over_time: pd.DataFrame, title: str = "Average uniqueness 
     figure.add_trace(go.Bar(x=clock, y=over_time["labels"], name="labels started"), row=2, col=1)
     figure.update_yaxes(title_text="uniqueness", range=[0, 1.05], row=1, col=1)
     figure.update_yaxes(title_text="labels", row=2, col=1)
-    figure.update_xaxes(rangebreaks=[{"bounds": ["sat", "mon"]}, {"bounds": [16, 9.5], "pattern": "hour"}])
+    figure.update_xaxes(rangebreaks=list(SESSION_BREAKS))
     figure.update_layout(title=title, height=450, showlegend=False)
     return figure

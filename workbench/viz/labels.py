@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from workbench.data import EXCHANGE_TZ, Dataset
 from workbench.labels import cusum_filter, ewm_volatility, triple_barrier_panel
-from workbench.viz._widgets import redraw
+from workbench.viz._figures import SESSION_BREAKS, redraw
 
 #: colour of each barrier that ends a label
 BARRIER_COLOURS = {"pt": "#2ca02c", "sl": "#d62728", "vertical": "#7f7f7f"}
@@ -185,7 +185,7 @@ def barrier_figure(bars: pd.DataFrame, events: Iterable[pd.Timestamp] | np.ndarr
     figure.update_layout(title=f"{one['ticker'].iat[0]}: triple barriers pt/sl = {pt_sl[0]:g}/{pt_sl[1]:g}, "
                                f"vertical {vertical_bars} bars ({len(touches)} events)",
                          xaxis_title="New York time", yaxis_title="close", height=450)
-    figure.update_xaxes(rangebreaks=[{"bounds": ["sat", "mon"]}, {"bounds": [16, 9.5], "pattern": "hour"}])
+    figure.update_xaxes(rangebreaks=list(SESSION_BREAKS))
     return figure
 
 
