@@ -91,7 +91,7 @@ def run_picker(registry: Any = None, *, selected: list[str] | tuple[str, ...] = 
     import ipywidgets as widgets
 
     from workbench.experiments._registry import RunRegistry
-    from workbench.viz._widgets import redraw
+    from workbench.viz._figures import redraw
 
     rows = (registry if registry is not None else RunRegistry()).runs()
     options = [(f"{row['run_id']}  {row['kind']}  {row['status']}"
