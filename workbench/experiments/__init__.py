@@ -16,9 +16,11 @@ from workbench.experiments._compare import (
     metric_table,
     primary_returns,
 )
+from workbench.experiments._papermill import execute_walk_forward
 from workbench.experiments._parameters import (
     ParameterError,
     config_from_parameters,
+    run_walk_forward,
     validate_parameters,
     walk_forward_parameters,
 )
@@ -36,9 +38,11 @@ __all__ = [
     "RegistryError",
     "RunRegistry",
     "config_from_parameters",
+    "execute_walk_forward",
     "headline_metrics",
     "registry_path",
     "reindex",
+    "run_walk_forward",
     "validate_parameters",
     "walk_forward_parameters",
     # sweeps and comparisons

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.pipeline import PipelineConfig
+from workbench.pipeline import Pipeline, PipelineConfig, RunResult
 from workbench.pipeline._config import DEFAULT_MODELS
 
 NOTEBOOK = "05_walk_forward"
@@ -73,7 +74,7 @@ def _inspect(path: str, mtime_ns: int) -> dict[str, dict[str, Any]]:
 
 
 def notebook_parameters(name: str = NOTEBOOK) -> dict[str, dict[str, Any]]:
-    """The parameters cell of notebook ``name``: per name its annotated ``type`` (e.g. ``"int | None"``), its
+    """The parameters cell of notebook ``name``: per name its annotated ``type`` (e.g. ``"Optional[int]"``), its
     ``default`` (the literal value) and its ``help`` (the line's comment)."""
     path = notebook_path(name)
     return _inspect(str(path), path.stat().st_mtime_ns)
@@ -85,7 +86,11 @@ def walk_forward_parameters() -> dict[str, Any]:
 
 
 def _fits(value: Any, annotation: str) -> bool:
-    for part in (piece.strip() for piece in annotation.split("|")):
+    """Whether ``value`` is of the cell's annotation: ``int``, ``str``, ... or ``Optional[...]`` (a float
+    parameter takes an int, nothing but a bool parameter takes a bool)."""
+    optional = re.fullmatch(r"Optional\[(\w+)\]", annotation)
+    parts = [optional.group(1), "None"] if optional else [annotation]
+    for part in parts:
         if part == "None" and value is None:
             return True
         kind = _TYPES.get(part)
@@ -130,3 +135,15 @@ def config_from_parameters(parameters: dict[str, Any]) -> PipelineConfig:
         return PipelineConfig.from_dict(data)
     except (ValueError, TypeError) as error:
         raise ParameterError(f"{NOTEBOOK} parameters: {error}") from error
+
+
+def run_walk_forward(parameters: dict[str, Any]) -> RunResult:
+    """Run the pipeline the notebook's parameters describe (``parameters``: every name of the cell, e.g. the
+    kernel's globals picked by :func:`walk_forward_parameters`) into ``run_folder`` (None: the default folder
+    under the runs home, replacing an identical earlier run), recording it in the registry when ``record_run``.
+    This is the ``05_walk_forward`` notebook's one call."""
+    names = walk_forward_parameters()
+    values = validate_parameters({name: parameters[name] for name in names if name in parameters})
+    folder = values["run_folder"]
+    return Pipeline(config_from_parameters(values)).run(folder, progress=False, overwrite=folder is None,
+                                                        record=values["record_run"])
