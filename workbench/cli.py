@@ -20,6 +20,7 @@ import workbench
 from workbench.cli_config import config, load_config_text
 from workbench.cli_errors import FriendlyGroup, QueryError, check_writable, sql_error
 from workbench.cli_metadata import actions, lake_folder, tickers
+from workbench.cli_runs import runs
 from workbench.cli_sweep import bench_experiments, sweep
 
 PACKAGE = "quant-workbench"
@@ -60,6 +61,7 @@ def main() -> None:
 
 main.add_command(config)  # wb config template
 main.add_command(sweep)  # wb sweep SWEEP.yaml
+main.add_command(runs)  # wb runs list / show / reproduce / reindex
 
 
 @main.group(cls=FriendlyGroup)
@@ -251,22 +253,77 @@ def demo(name: str, n_tickers: int, n_days: int, seed: int, train_days: int, tes
 
 
 @main.command("run")
-@click.argument("config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", metavar="walk-forward|CONFIG.json")
+@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="walk-forward: set a parameter of 05_walk_forward (VALUE read as YAML: 5, 0.5, true, null, [3, 5]).")
+@click.option("-f", "--parameters-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="walk-forward: a YAML (or JSON) mapping of parameters; -p values override it.")
+@click.option("--timeout", type=float, default=None, help="walk-forward: seconds a notebook cell may run.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run folder (default: papermill_runs/<name>-<run id> under the workbench home, or $WB_RUNS).")
 @click.option("--overwrite", is_flag=True, help="Replace the run the folder already holds (it is cleared first).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def run(config_path: Path, out: Path | None, overwrite: bool, quiet: bool) -> None:
-    """Run a research pipeline from a JSON config (PipelineConfig.to_json, or `wb config template` with its //
-    comments); unknown keys are refused."""
+def run(target: str, parameters: tuple[tuple[str, str], ...], parameters_file: Path | None, timeout: float | None,
+        out: Path | None, overwrite: bool, quiet: bool) -> None:
+    """Run a research pipeline: `wb run walk-forward [-p NAME VALUE]... [-f params.yaml]` executes the
+    05_walk_forward notebook with papermill into papermill_runs/<run_id>/ (recorded in the registry); `wb run
+    CONFIG.json` runs a JSON config (PipelineConfig.to_json, or `wb config template` with its // comments);
+    unknown keys or parameters are refused before any work."""
+    if target == "walk-forward":
+        if out is not None or overwrite:
+            raise click.UsageError("--out and --overwrite apply to a config run; a walk-forward run gets its own "
+                                   "papermill_runs/<run_id>/ folder")
+        _run_walk_forward(parameters, parameters_file, timeout)
+        return
     from workbench.pipeline import Pipeline, PipelineConfig
 
+    config_path = Path(target)
+    if not config_path.is_file():
+        raise click.BadParameter(f"no config file {target!r}; pass a JSON config or `walk-forward`",
+                                 param_hint="'walk-forward|CONFIG.json'")
+    if parameters or parameters_file is not None or timeout is not None:
+        raise click.UsageError("-p, -f and --timeout apply to `wb run walk-forward`; a config file sets everything")
     config = PipelineConfig.from_dict(load_config_text(config_path.read_text(), str(config_path)))
     lake_folder(write=False)
     _check_run_folder(out)
     result = Pipeline(config).run(out, progress=not quiet, overwrite=overwrite, kind="cli")
     click.echo(result.run_metrics.render_text())
     click.echo(f"report: {result.report}")
+
+
+def _run_walk_forward(pairs: tuple[tuple[str, str], ...], parameters_file: Path | None, timeout: float | None) -> None:
+    """``wb run walk-forward``: the parameters from the file and ``-p`` pairs, one papermill run, its summary;
+    exits non-zero unless the run completed."""
+    import yaml
+
+    from workbench.experiments._papermill import execute_walk_forward
+
+    values: dict[str, Any] = {}
+    if parameters_file is not None:
+        loaded = yaml.safe_load(parameters_file.read_text())
+        if not isinstance(loaded, dict):
+            raise click.BadParameter(f"{parameters_file} must hold a mapping of parameter names to values",
+                                     param_hint="'-f'")
+        values.update(loaded)
+    for name, text in pairs:
+        try:
+            values[name] = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise click.BadParameter(f"{name} {text!r} is not a YAML value ({error.__class__.__name__})",
+                                     param_hint="'-p'") from error
+    _check_run_folder(None)
+    row = execute_walk_forward(values, timeout=timeout)
+    click.echo(f"run {row['run_id']}: {row['status']}")
+    if row["status"] == "complete":
+        click.echo(f"net Sharpe {row['net_sharpe']:.2f}, rank IC {row['rank_ic']:+.4f} (t {row['rank_ic_t']:.1f}), "
+                   f"ROC-AUC {row['roc_auc']:.3f}, log-loss {row['log_loss']:.4f}, precision@K "
+                   f"{row['precision_at_k']:.3f}, max drawdown {row['max_drawdown']:.2%}")
+    click.echo(f"notebook: {row['html']}")
+    click.echo(f"folder: {row['path']}")
+    if row["status"] != "complete":
+        error = (row.get("error") or "").strip().splitlines()
+        raise click.ClickException(f"the walk-forward run {row['status']}: {error[0] if error else 'no error text'} "
+                                   f"(`wb runs show {row['run_id']}` has the traceback)")
 
 
 def _check_run_folder(out: Path | None) -> None:

@@ -81,8 +81,9 @@ def notebook_parameters(name: str = NOTEBOOK) -> dict[str, dict[str, Any]]:
 
 
 def walk_forward_parameters() -> dict[str, Any]:
-    """The valid parameters of ``05_walk_forward`` and their defaults, in the cell's order."""
-    return {name: info["default"] for name, info in notebook_parameters().items()}
+    """The parameters a walk-forward run takes (``05_walk_forward``'s cell but :data:`RUN_PARAMETERS`, which the
+    papermill run sets itself) and their defaults, in the cell's order."""
+    return {name: info["default"] for name, info in notebook_parameters().items() if name not in RUN_PARAMETERS}
 
 
 def _fits(value: Any, annotation: str) -> bool:
@@ -107,13 +108,14 @@ def validate_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(parameters) - set(cell))
     if unknown:
         raise ParameterError(f"unknown parameter(s) {', '.join(unknown)}; {NOTEBOOK}'s parameters: "
-                             f"{', '.join(cell)}")
+                             f"{', '.join(walk_forward_parameters())}")
     for name, value in parameters.items():
         annotation = cell[name]["type"]
         if not _fits(value, annotation):
             raise ParameterError(f"parameter {name} must be {annotation}, got {value!r} "
                                  f"({type(value).__name__}); {NOTEBOOK}'s parameters: "
-                                 + ", ".join(f"{key}: {info['type']}" for key, info in cell.items()))
+                                 + ", ".join(f"{key}: {info['type']}" for key, info in cell.items()
+                                         if key not in RUN_PARAMETERS))
     return {**{name: info["default"] for name, info in cell.items()}, **parameters}
 
 
@@ -137,13 +139,12 @@ def config_from_parameters(parameters: dict[str, Any]) -> PipelineConfig:
         raise ParameterError(f"{NOTEBOOK} parameters: {error}") from error
 
 
-def run_walk_forward(parameters: dict[str, Any]) -> RunResult:
-    """Run the pipeline the notebook's parameters describe (``parameters``: every name of the cell, e.g. the
-    kernel's globals picked by :func:`walk_forward_parameters`) into ``run_folder`` (None: the default folder
-    under the runs home, replacing an identical earlier run), recording it in the registry when ``record_run``.
-    This is the ``05_walk_forward`` notebook's one call."""
-    names = walk_forward_parameters()
-    values = validate_parameters({name: parameters[name] for name in names if name in parameters})
+def run_walk_forward(namespace: dict[str, Any]) -> RunResult:
+    """Run the pipeline the notebook's parameters describe (taken from ``namespace``, e.g. the kernel's
+    ``globals()``, by the cell's names) into ``run_folder`` (None: the default folder under the runs home,
+    replacing an identical earlier run), recording it in the registry when ``record_run``. This is the
+    ``05_walk_forward`` notebook's one call."""
+    values = validate_parameters({name: namespace[name] for name in notebook_parameters() if name in namespace})
     folder = values["run_folder"]
     return Pipeline(config_from_parameters(values)).run(folder, progress=False, overwrite=folder is None,
                                                         record=values["record_run"])
