@@ -14,10 +14,10 @@ from workbench.viz.adversarial import AdversarialTimeline, auc_timeline_figure, 
 PARAMS = {"threshold": 0.6, "min_rows": 100, "max_rows": 400, "n_bootstrap": 50, "block_minutes": 10}
 
 
-def panel(sessions: list[str], *, shift_from: str | None = None, n_tickers: int = 8, n_minutes: int = 60,
-          seed: int = 0) -> pd.DataFrame:
+def panel(sessions: list[str], *, shift_from: str | None = None, again_from: str | None = None, n_tickers: int = 8,
+          n_minutes: int = 60, seed: int = 0) -> pd.DataFrame:
     """Three i.i.d. normal features per (minute, ticker) of each session from 09:30 New York; from ``shift_from``
-    on, feature ``a`` is moved up by 2."""
+    on, feature ``a`` is moved up by 2, and from ``again_from`` on by 3 more."""
     rng = np.random.default_rng(seed)
     frames = []
     for day in sessions:
@@ -27,6 +27,8 @@ def panel(sessions: list[str], *, shift_from: str | None = None, n_tickers: int 
         frame = pd.DataFrame(rng.normal(size=(len(index), 3)), index=index, columns=["a", "b", "c"])
         if shift_from is not None and day >= shift_from:
             frame["a"] += 2.0
+        if again_from is not None and day >= again_from:
+            frame["a"] += 3.0
         frames.append(frame)
     return pd.concat(frames)
 
@@ -35,10 +37,11 @@ SESSIONS = ["2024-03-04", "2024-03-05", "2024-03-06", "2024-03-07", "2024-03-08"
 
 
 def test_session_aucs_are_adversarial_validation_of_each_session_and_its_lookback() -> None:
-    features = panel(SESSIONS, shift_from="2024-03-07")
+    features = panel(SESSIONS, shift_from="2024-03-07", again_from="2024-03-08")
     timeline = AdversarialTimeline("session", 2, **PARAMS).fit(features).timeline_
     frame = features.reset_index()
     days = frame["ts"].dt.tz_convert("America/New_York").dt.strftime("%Y-%m-%d")
+    last_retrain = None
     blocks = pd.Series(pd.DatetimeIndex(frame["ts"]).as_unit("s").asi8 // 600, index=frame.index)
     for i, day in enumerate(SESSIONS):
         row = timeline.loc[pd.Timestamp(day).date()]
@@ -52,6 +55,10 @@ def test_session_aucs_are_adversarial_validation_of_each_session_and_its_lookbac
         assert row["auc"] == report.auc and (row["ci_low"], row["ci_high"]) == report.auc_ci
         assert row["n_new"] == new.sum() and row["n_history"] == history.sum()
         assert row["drift"] == report.drift
+        fires = report.drift and (last_retrain is None or i - last_retrain > 2)  # the monitor's cooldown rule
+        assert row["retrain"] == fires
+        last_retrain = i if fires else last_retrain
+    assert (timeline["drift"] & ~timeline["retrain"]).any()  # the cooldown held back a trigger
 
 
 def test_a_planted_shift_drifts_and_triggers_where_planted_and_a_stationary_panel_never_drifts() -> None:

@@ -24,7 +24,7 @@ from workbench.evaluation._shap import (
     volatility_regimes,
 )
 from workbench.models import LightGBMModel
-from workbench.pipeline import PipelineConfig, RunFolderError, build_research_data, locate_run
+from workbench.pipeline import PipelineConfig, RunFolderError, build_research_data, locate_run, read_status
 
 __all__ = [
     "RunExplanation",
@@ -79,6 +79,10 @@ def load_explanation(run: str | Path = "latest") -> RunExplanation:
     except RunFolderError as error:
         hint = "" if "wb demo" in str(error) else "; `wb demo` makes a first run"
         raise ShapRunError(f"{error}{hint}") from None
+    state = read_status(folder).get("state")
+    if state != "complete":
+        raise ShapRunError(f"run {folder.name} is {state}, not complete: explain a finished run (`wb runs list`), "
+                           "or re-run it")
     explained = json.loads((folder / "metrics.json").read_text()).get("explained_fold")
     if explained is None or not (folder / "shap_values.parquet").is_file():
         raise ShapRunError(f"run {folder.name} holds no SHAP values: it fits no LightGBM model; list a lightgbm "
