@@ -25,6 +25,7 @@ from workbench.experiments._parameters import (
     walk_forward_parameters,
 )
 from workbench.experiments._registry import COLUMNS, METRICS, RegistryError, RunRegistry, registry_path
+from workbench.experiments._reproduce import ReproduceError, Reproduction, metric_differences, reproduce_run
 from workbench.experiments._rows import headline_metrics, reindex
 from workbench.experiments._sweep import SweepBusyError, SweepResult, repair_sweep, run_sweep, sweep_folder
 from workbench.experiments._sweep_report import write_comparison_html, write_sweep_summary
@@ -36,12 +37,16 @@ __all__ = [
     "METRICS",
     "ParameterError",
     "RegistryError",
+    "ReproduceError",
+    "Reproduction",
     "RunRegistry",
     "config_from_parameters",
     "execute_walk_forward",
     "headline_metrics",
+    "metric_differences",
     "registry_path",
     "reindex",
+    "reproduce_run",
     "run_walk_forward",
     "validate_parameters",
     "walk_forward_parameters",
