@@ -9,11 +9,12 @@ import ast
 import functools
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import WorkbenchError
-from workbench.pipeline import Pipeline, PipelineConfig, RunResult
-from workbench.pipeline._config import DEFAULT_MODELS
+
+if TYPE_CHECKING:  # the pipeline (LightGBM, SHAP, ...) loads when a config is built, not on import
+    from workbench.pipeline import PipelineConfig, RunResult
 
 NOTEBOOK = "05_walk_forward"
 
@@ -122,6 +123,9 @@ def validate_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
 def config_from_parameters(parameters: dict[str, Any]) -> PipelineConfig:
     """The :class:`PipelineConfig` the flat ``parameters`` (merged over the notebook's defaults) describe;
     ``features=None`` is the default feature spec and ``models=None`` the default three models."""
+    from workbench.pipeline import PipelineConfig
+    from workbench.pipeline._config import DEFAULT_MODELS
+
     values = validate_parameters(parameters)
     data: dict[str, Any] = {}
     for name, (section, field) in CONFIG_PARAMETERS.items():
@@ -144,6 +148,8 @@ def run_walk_forward(namespace: dict[str, Any]) -> RunResult:
     ``globals()``, by the cell's names) into ``run_folder`` (None: the default folder under the runs home,
     replacing an identical earlier run), recording it in the registry when ``record_run``. This is the
     ``05_walk_forward`` notebook's one call."""
+    from workbench.pipeline import Pipeline
+
     values = validate_parameters({name: namespace[name] for name in notebook_parameters() if name in namespace})
     folder = values["run_folder"]
     return Pipeline(config_from_parameters(values)).run(folder, progress=False, overwrite=folder is None,

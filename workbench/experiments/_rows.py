@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from workbench._paths import runs_home
 from workbench.experiments._registry import RunRegistry
-from workbench.pipeline._folder import STATUS_FILE, runs_root
+
+STATUS_FILE = "status.json"  # a pipeline run folder's state (workbench.pipeline._folder writes it)
 
 #: the papermill run folder's own record: kind, sweep, status, times and error of the notebook execution
 PAPERMILL_FILE = "papermill.json"
@@ -106,7 +108,7 @@ def reindex(root: str | Path | None = None, registry: RunRegistry | None = None)
     """Rebuild the registry's rows from every run folder under ``root`` (default: the runs home) and drop the
     rows whose folder there is gone; returns how many rows were written. A run folder whose process died
     keeps its last status (e.g. ``running``)."""
-    root = Path(root) if root is not None else runs_root()
+    root = Path(root) if root is not None else runs_home()
     registry = registry if registry is not None else RunRegistry(root / "registry.duckdb")
     rows = [row for row in (folder_row(f) for f in sorted(root.iterdir()) if f.is_dir()) if row is not None] \
         if root.is_dir() else []
