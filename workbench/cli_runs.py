@@ -11,6 +11,7 @@ import click
 import pandas as pd
 
 from workbench.cli_errors import FriendlyGroup
+from workbench.cli_sweep import compare
 
 #: the columns ``wb runs list`` prints, in order
 LIST_COLUMNS = ("run_id", "kind", "status", "sweep_id", "net_sharpe", "rank_ic", "rank_ic_t", "roc_auc", "log_loss",
@@ -20,6 +21,9 @@ LIST_COLUMNS = ("run_id", "kind", "status", "sweep_id", "net_sharpe", "rank_ic",
 @click.group("runs", cls=FriendlyGroup)
 def runs() -> None:
     """The run registry (papermill_runs/registry.duckdb): every wb run, wb demo, notebook, papermill and sweep run."""
+
+
+runs.add_command(compare)  # wb runs compare RUN... [--sweep ID] [--html F]
 
 
 def _format(value: Any) -> str:
