@@ -129,3 +129,24 @@ def test_primary_returns_refuses_a_run_without_its_backtest(tmp_path: Path) -> N
     (folder / "metrics.json").write_text(json.dumps({"primary_backtest": "other"}))
     with pytest.raises(CompareError, match="no primary backtest 'other'"):
         primary_returns(folder)
+
+
+def test_cli_compare_prints_the_table_and_verdict_and_writes_html(registry: RunRegistry, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+
+    monkeypatch.setenv("WB_RUNS", str(registry.path.parent))
+    html = tmp_path / "compare.html"
+    result = CliRunner().invoke(main, ["runs", "compare", "--sweep", "s", "--html", str(html)])
+    assert result.exit_code == 0, result.output
+    statistics = sweep_statistics(compare_runs(sweep_id="s", registry=registry))
+    assert all(run_id in result.output for run_id in registry.runs(sweep_id="s")["run_id"])
+    assert f"overfitting: {statistics.verdict}" in result.output and html.is_file()
+    as_json = CliRunner().invoke(main, ["runs", "compare", "--sweep", "s", "--json"])
+    numbers = json.loads(as_json.output)
+    assert numbers["overfitting"]["dsr"] == statistics.dsr and numbers["overfitting"]["pbo"] == statistics.pbo
+    assert len(numbers["runs"]) == N_RUNS + 1
+    unknown = CliRunner().invoke(main, ["runs", "compare", "nope"])
+    assert unknown.exit_code != 0 and "wb runs list" in unknown.output and unknown.output.count("\n") == 1
