@@ -36,6 +36,7 @@ def config_run(market: Dataset, runs: Path, tmp_path_factory: pytest.TempPathFac
     return folder.name
 
 
+@pytest.mark.slow  # a small pipeline run (reproduced: two)
 def test_a_config_run_is_recorded_and_listed(config_run: str, runs: Path) -> None:
     row = RunRegistry().get(config_run)
     metrics = json.loads((runs / config_run / "metrics.json").read_text())
@@ -48,6 +49,7 @@ def test_a_config_run_is_recorded_and_listed(config_run: str, runs: Path) -> Non
     assert shown.exit_code == 0 and str(runs / config_run) in shown.output and '"train_days": 3' in shown.output
 
 
+@pytest.mark.slow  # a small pipeline run (reproduced: two)
 def test_reproduce_re_runs_the_config_and_every_metric_matches(config_run: str) -> None:
     result = CliRunner().invoke(main, ["runs", "reproduce", config_run, "--force", "--quiet"])
     assert result.exit_code == 0, result.output

@@ -59,6 +59,7 @@ def test_run_folders_are_utc_time_and_parameters_hash_and_never_shared(tmp_path:
     assert other.name.split("-")[1] != first.name.split("-")[1]
 
 
+@pytest.mark.slow  # a papermill run of the small walk-forward (reproduced: two)
 def test_a_complete_run_folder_holds_notebook_html_params_and_the_pipeline_run(complete: dict[str, Any],
                                                                                parameters: dict[str, Any]) -> None:
     folder = Path(complete["path"])
@@ -74,6 +75,7 @@ def test_a_complete_run_folder_holds_notebook_html_params_and_the_pipeline_run(c
     assert list((folder / "run" / "models").glob("*.txt"))
 
 
+@pytest.mark.slow  # a papermill run of the small walk-forward (reproduced: two)
 def test_the_row_is_the_run_s_metrics_and_identity(complete: dict[str, Any], market: Dataset, root: Path) -> None:
     metrics = json.loads((Path(complete["path"]) / "run" / "metrics.json").read_text())
     primary = metrics["primary_backtest"]
@@ -95,6 +97,7 @@ def test_the_row_is_the_run_s_metrics_and_identity(complete: dict[str, Any], mar
     assert (rows["path"] == complete["path"]).sum() == 1  # the notebook's pipeline did not record a second row
 
 
+@pytest.mark.slow  # a papermill run of the small walk-forward (reproduced: two)
 def test_returns_parquet_compounds_to_the_backtests_total_return(complete: dict[str, Any]) -> None:
     run = Path(complete["path"]) / "run"
     metrics = json.loads((run / "metrics.json").read_text())
@@ -109,6 +112,7 @@ def test_returns_parquet_compounds_to_the_backtests_total_return(complete: dict[
             summary["gross_total_return"], rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.slow  # a papermill run of the small walk-forward (reproduced: two)
 def test_reproducing_the_run_matches_every_metric(complete: dict[str, Any], root: Path) -> None:
     registry = RunRegistry(root / "registry.duckdb")
     result = reproduce_run(complete["run_id"], force=True, registry=registry)  # force: others commit meanwhile
