@@ -139,6 +139,7 @@ def test_sweep_file_errors_are_one_line_and_nothing_runs(tmp_path: Path, market:
         "bad range": ({"search": {"n_trials": 2, "space": {"top_k": {"int": [9, 3]}}}}, "low < high"),
         "no budget": ({"search": {"space": {"top_k": {"int": [3, 9]}}}}, "n_trials"),
         "bad objective": ({"grid": {"top_k": [5]}, "objective": "sharpe"}, "not a run metric"),
+        "value the config refuses": ({"grid": {"features_all_nan": ["keep"]}}, "features_all_nan"),
     }
     for name, (settings, words) in cases.items():
         path = tmp_path / f"{name.replace(' ', '_')}.yaml"

@@ -240,12 +240,14 @@ def _space(name: str, entry: Any, where: str) -> SearchSpace:
 
 def _check_parameters(parameters: dict[str, Any], where: str, *, skip: set[str] | frozenset[str] = frozenset()
                       ) -> None:
-    """Names against ``05_walk_forward``'s parameters cell, values by its types (``skip``: names whose value is
-    a placeholder, checked one value at a time instead)."""
-    from workbench.experiments._parameters import ParameterError, validate_parameters
+    """Names against ``05_walk_forward``'s parameters cell, values by its types and by the pipeline config they
+    make (``skip``: names whose value is a placeholder, checked one value at a time instead)."""
+    from workbench.experiments._parameters import ParameterError, config_from_parameters, validate_parameters
 
     try:
         validate_parameters({k: v for k, v in parameters.items() if k not in skip})
+        if not skip:
+            config_from_parameters(parameters)
         unknown = sorted(set(skip) - set(_known_names()))
         if unknown:
             raise ParameterError(f"unknown parameter(s) {unknown}; 05_walk_forward's parameters: "
