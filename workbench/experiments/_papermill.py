@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -68,21 +69,26 @@ def _traceback(error: BaseException) -> str:
 
 
 def export_html(notebook: Path) -> Path:
-    """The executed notebook as HTML beside it (``nbconvert``'s HTML exporter), self-contained: each plotly
-    figure (which the kernel emits as plotly JSON only) gets an HTML rendering, plotly.js embedded once."""
+    """The executed notebook as HTML beside it (``nbconvert``'s HTML exporter), offline: each plotly figure
+    (which the kernel emits as plotly JSON only) gets an HTML rendering that loads ``plotly.min.js``, copied
+    beside it (as the pipeline's figures do)."""
     import nbformat
+    import plotly
     import plotly.io as pio
     from nbconvert import HTMLExporter
 
     node = nbformat.read(notebook, as_version=4)
-    first = True
+    figures = 0
     for cell in node.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if PLOTLY_MIME in data and "text/html" not in data:
-                data["text/html"] = pio.to_html(pio.from_json(json.dumps(data[PLOTLY_MIME])), full_html=False,
-                                                include_plotlyjs=first)
-                first = False
+                data["text/html"] = pio.to_html(dict(data[PLOTLY_MIME]), full_html=False, validate=False,
+                                                include_plotlyjs="directory")
+                figures += 1
+    if figures:
+        script = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+        shutil.copyfile(script, notebook.parent / "plotly.min.js")
     body, _ = HTMLExporter().from_notebook_node(node)
     html = notebook.with_suffix(".html")
     html.write_text(body, encoding="utf-8")
