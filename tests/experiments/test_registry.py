@@ -72,6 +72,8 @@ def test_get_takes_a_unique_prefix_and_refuses_unknown_ids_in_one_line(tmp_path:
         assert words in str(caught.value) and "wb runs list" in str(caught.value)
     with pytest.raises(RegistryError, match="unknown registry column"):
         registry.record({"run_id": "x", "sharpe": 1.0})
+    with pytest.raises(RegistryError, match="status 'done' is not one of running, complete"):
+        registry.record({"run_id": "x", "status": "done"})
 
 
 def test_runs_filter_by_sweep_and_sort_best_first(tmp_path: Path) -> None:

@@ -112,13 +112,17 @@ class RunRegistry:
         connection.execute(f"CREATE TABLE IF NOT EXISTS runs ({columns})")
 
     def record(self, row: dict[str, Any]) -> None:
-        """Insert or replace the row of ``row["run_id"]`` (columns left out are NULL; unknown ones refused).
+        """Insert or replace the row of ``row["run_id"]`` (columns left out are NULL; unknown ones, kinds and
+        statuses refused).
         Safe with concurrent writer processes: one short transaction under the exclusive lock."""
         if not row.get("run_id"):
             raise RegistryError("a registry row needs a run_id")
         unknown = sorted(set(row) - set(COLUMNS))
         if unknown:
             raise RegistryError(f"unknown registry column(s) {unknown}; the columns: {', '.join(COLUMNS)}")
+        for column, allowed in (("kind", KINDS), ("status", STATUSES)):
+            if row.get(column) is not None and row[column] not in allowed:
+                raise RegistryError(f"{column} {row[column]!r} is not one of {', '.join(allowed)}")
         values = [_cell(name, row.get(name)) for name in COLUMNS]
         placeholders = ", ".join("?" for _ in COLUMNS)
         with self._locked(exclusive=True):
@@ -128,14 +132,6 @@ class RunRegistry:
                 connection.execute(f"INSERT OR REPLACE INTO runs VALUES ({placeholders})", values)
             finally:
                 connection.close()
-
-    def update(self, run_id: str, **fields: Any) -> dict[str, Any]:
-        """The row of ``run_id`` with ``fields`` changed (a new row when there is none); returns it."""
-        with self._locked(exclusive=True):
-            current = self._read("WHERE run_id = ?", [run_id])
-        row = {**(current.to_dict("records")[0] if len(current) else {"run_id": run_id}), **fields}
-        self.record(row)
-        return row
 
     def _read(self, where: str = "", values: list[Any] | None = None) -> pd.DataFrame:
         if not self.path.exists():
