@@ -13,6 +13,15 @@ import pytest
 from workbench.notebooks import KERNEL_NAME, notebooks_folder
 
 NOTEBOOKS = sorted(notebooks_folder().glob("*.ipynb"))
+#: the research notebooks of the product (06_promote arrives with the live scorer)
+EXPECTED = ("01_explore", "02_triple_barrier", "03_adversarial_validation", "04_shap", "05_walk_forward",
+            "07_compare_runs")
+
+
+def test_every_research_notebook_is_there_and_each_has_its_execution_test() -> None:
+    assert {path.stem for path in NOTEBOOKS} >= set(EXPECTED)
+    tests = Path(__file__).parent
+    assert all((tests / f"test_{name}.py").is_file() for name in {path.stem for path in NOTEBOOKS})
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
