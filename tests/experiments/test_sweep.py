@@ -189,3 +189,21 @@ def test_killed_sweep_leaves_no_running_rows(base: dict[str, object], sweep_runs
     rows = RunRegistry().runs(sweep_id="killed")
     assert len(rows) == 2 and "running" not in set(rows["status"]), (fixed, rows[["run_id", "status"]])
     assert set(rows["status"]) == {"interrupted"}
+    deadline = time.monotonic() + 30
+    while _processes_of(sweep_runs) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _processes_of(sweep_runs), "a worker or kernel of the killed sweep outlived it"
+
+
+def _processes_of(runs_folder: Path) -> list[str]:
+    """Command lines of the processes (other than this one) started with ``WB_RUNS=runs_folder``: the sweep's
+    workers and their kernels."""
+    marker = f"WB_RUNS={runs_folder}".encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if int(environ.parent.name) != os.getpid() and marker in environ.read_bytes().split(b"\0"):
+                found.append((environ.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, ValueError):
+            continue
+    return found

@@ -6,21 +6,22 @@ rerun continues it); workers only execute runs. A point that fails is recorded f
 the run itself and the others go on. Rerunning a sweep skips the parameter sets that already finished
 (complete, failed or timed out: rerunning would repeat them; ``retry_failed`` runs failed and timed-out ones
 again). Only one invocation of a sweep runs at a time (a lock file holds the parent's pid); it starts by marking
-rows a dead invocation left ``running`` as ``interrupted``, and Ctrl-C stops the workers' runs (each records
-itself ``interrupted``) before the parent exits, so the registry never keeps a half-finished row.
+rows a dead invocation left ``running`` as ``interrupted``; Ctrl-C (or SIGTERM) stops the workers and their
+kernels and marks their rows ``interrupted`` before the parent exits, and workers whose parent died end
+themselves, so the registry never keeps a half-finished row past the next invocation.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import ctypes
 import json
 import multiprocessing
 import os
 import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ _STOP_GRACE_S = 60.0
 
 
 class SweepBusyError(WorkbenchError):
-    """Another invocation of the same sweep is running."""
+    """Another invocation of the same sweep is running, or this one lost a worker process."""
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def _execute(plan: Any, sweep_id: str, workers: int, timeout: float | None, prog
         while True:
             while len(running) < workers and (item := plan.ask()) is not None:
                 handle, parameters = item
-                running[pool.submit(run_point, parameters, sweep_id, timeout)] = handle
+                running[pool.submit(_run_point, parameters, sweep_id, timeout)] = handle
             if not running:
                 break
             finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
@@ -239,6 +240,11 @@ def _execute(plan: Any, sweep_id: str, workers: int, timeout: float | None, prog
         _stop_workers(pool)
         mark_interrupted(registry, sweep_id)
         raise
+    except BrokenProcessPool as error:
+        _stop_workers(pool)
+        mark_interrupted(registry, sweep_id)
+        raise SweepBusyError(f"a worker process of sweep {sweep_id} died ({error}); rerun the sweep to continue "
+                             "(finished points are skipped)") from error
     finally:
         signal.signal(signal.SIGTERM, previous)
         bar.close()
@@ -258,7 +264,7 @@ def _outcome(future: cf.Future[dict[str, Any]]) -> dict[str, Any] | None:
         return None
 
 
-def run_point(parameters: dict[str, Any], sweep_id: str, timeout: float | None) -> dict[str, Any]:
+def _run_point(parameters: dict[str, Any], sweep_id: str, timeout: float | None) -> dict[str, Any]:
     """One sweep point on a worker: the papermill run, whose row records its own outcome."""
     from workbench.experiments._papermill import execute_walk_forward
 
@@ -267,14 +273,43 @@ def run_point(parameters: dict[str, Any], sweep_id: str, timeout: float | None) 
 
 def _worker_started(parent_pid: int) -> None:
     """A worker leaves the terminal's process group (Ctrl-C reaches the parent only, which then stops the
-    workers in order), takes SIGTERM as Ctrl-C (a run in progress records itself interrupted), and gets that
-    SIGTERM when the parent dies, however it dies (Linux ``PR_SET_PDEATHSIG``)."""
+    workers), ends itself and its kernel on SIGTERM, and does the same as soon as the parent is gone, however
+    it went (a watcher thread; the parent's invocation, or the next one, marks the rows interrupted)."""
+    import threading
+
     os.setsid()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os.kill(os.getpid(), signal.SIGTERM)
+    signal.signal(signal.SIGTERM, lambda signum, _: _end_worker(128 + signum))
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        _end_worker(1)
+
+    threading.Thread(target=watch, name="sweep-parent-watch", daemon=True).start()
+
+
+def _end_worker(code: int) -> None:
+    """Kill the worker's descendants (its kernel starts in a session of its own, so a process group would miss
+    it) and exit at once."""
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(code)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, from ``/proc``."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == current]
+        found.extend(children)
+        frontier.extend(children)
+    return found
 
 
 def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
