@@ -197,13 +197,15 @@ def test_killed_sweep_leaves_no_running_rows(base: dict[str, object], sweep_runs
 
 def _processes_of(runs_folder: Path) -> list[str]:
     """Command lines of the processes (other than this one) started with ``WB_RUNS=runs_folder``: the sweep's
-    workers and their kernels."""
+    workers and their kernels (not multiprocessing's resource tracker, which exits on its own once they are
+    gone)."""
     marker = f"WB_RUNS={runs_folder}".encode()
     found = []
     for environ in Path("/proc").glob("[0-9]*/environ"):
         try:
             if int(environ.parent.name) != os.getpid() and marker in environ.read_bytes().split(b"\0"):
                 found.append((environ.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+                found = [line for line in found if "resource_tracker" not in line]
         except (OSError, ValueError):
             continue
     return found
