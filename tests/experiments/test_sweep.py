@@ -204,8 +204,9 @@ def _processes_of(runs_folder: Path) -> list[str]:
     for environ in Path("/proc").glob("[0-9]*/environ"):
         try:
             if int(environ.parent.name) != os.getpid() and marker in environ.read_bytes().split(b"\0"):
-                found.append((environ.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-                found = [line for line in found if "resource_tracker" not in line]
+                command = (environ.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                if "resource_tracker" not in command:
+                    found.append(command)
         except (OSError, ValueError):
             continue
     return found
