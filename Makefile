@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DEMO_ARGS ?=
 
-.PHONY: install demo test lint lab bench clean-data
+.PHONY: install demo test test-bench lint lab bench clean-data
 
 install: $(STAMP)
 
@@ -25,7 +25,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check workbench live tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not benchmark"
+
+# the benchmark commands run end to end on tiny settings (slow; numbers are printed, never asserted)
+test-bench: $(STAMP)
+	$(BIN)/python -m pytest -q -m benchmark
 
 lint: $(STAMP)
 	$(BIN)/ruff check workbench live tests

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from workbench.bench.features import talib_loop
@@ -47,6 +48,7 @@ def test_talib_loop_returns_aligned_indicators(market: Dataset) -> None:
     np.testing.assert_allclose(out["roc"], ours["roc_10"].to_numpy(), rtol=1e-6, equal_nan=True)
 
 
+@pytest.mark.benchmark
 def test_bench_features_command_prints_numbers_and_json(lake_root: object) -> None:
     result = CliRunner().invoke(main, ["bench", "features", "--tickers", "12", "--days", "2", "--online-tickers",
                                        "30", "--online-minutes", "20", "--repeats", "1", "--json"])

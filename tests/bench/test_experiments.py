@@ -12,7 +12,7 @@ from workbench.cli import main
 from workbench.data import Dataset
 
 
-@pytest.mark.slow
+@pytest.mark.benchmark
 def test_bench_experiments_prints_its_numbers_and_json(market: Dataset) -> None:
     stocks = [t for t in market.tickers["ticker"] if t != "SPY"][:30]
     tiny = ["-p", "train_days", "3", "-p", "test_days", "1", "-p", "top_k", "5", "-p", "min_names", "10",
