@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from workbench.data import Dataset
 from workbench.labels import average_uniqueness
 from workbench.viz.label_weights import (
     comparison_figure,
@@ -20,10 +18,6 @@ from workbench.viz.labels import barrier_labels, cusum_events
 NY = "America/New_York"
 SPAN = 60
 
-
-@pytest.fixture(scope="module")
-def bars(market: Dataset) -> pd.DataFrame:
-    return market.bars(["AKT", "CQW", "FPY"], "2024-11-25", "2024-11-26", adjust="backward")
 
 
 def test_fixed_horizon_panel_never_holds_overnight(bars: pd.DataFrame) -> None:

@@ -25,11 +25,6 @@ NY = "America/New_York"
 SPAN = 60
 
 
-@pytest.fixture(scope="module")
-def bars(market: Dataset) -> pd.DataFrame:
-    """Three stocks (one with many skipped minutes) over two sessions, back-adjusted."""
-    return market.bars(["AKT", "CQW", "FPY"], "2024-11-25", "2024-11-26", adjust="backward")
-
 
 def test_cusum_events_are_cusum_filter_per_ticker(bars: pd.DataFrame) -> None:
     mask = cusum_events(bars, 2.0, SPAN)

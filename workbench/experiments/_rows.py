@@ -10,8 +10,7 @@ from typing import Any
 
 from workbench._paths import runs_home
 from workbench.experiments._registry import RunRegistry
-
-STATUS_FILE = "status.json"  # a pipeline run folder's state (workbench.pipeline._folder writes it)
+from workbench.pipeline._folder import STATUS_FILE, read_status
 
 #: the papermill run folder's own record: kind, sweep, status, times and error of the notebook execution
 PAPERMILL_FILE = "papermill.json"
@@ -54,7 +53,7 @@ def pipeline_row(folder: str | Path) -> dict[str, Any]:
     """The registry row of a pipeline run folder, from its ``status.json``, ``config.json`` and (once complete)
     ``metrics.json``; run id = the folder's name."""
     folder = Path(folder)
-    status = json.loads((folder / STATUS_FILE).read_text())
+    status = read_status(folder)
     row: dict[str, Any] = {"run_id": folder.name, "kind": status.get("kind", "cli"), "status": status["state"],
                            "error": status.get("error"), "started_at": status.get("started_at"),
                            "path": str(folder.resolve())}
